@@ -1,0 +1,1 @@
+"""streid.pipeline: the multi-camera GStreamer pipeline; consumes exported artifacts only."""
