@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 EXTENDS_KEY = "extends"
 
@@ -43,12 +43,13 @@ class Section(BaseModel):
 # pipeline-only install can still read its configs. Add a line here when a stage gains a section.
 SECTIONS: dict[str, str] = {
     "run": "streid.sections:RunSection",
+    "model": "streid.train.models.config:ModelConfig",
 }
 
 
-def known_sections() -> dict[str, type[Section]]:
-    """Every registered section's model class, imported on first use."""
-    out: dict[str, type[Section]] = {}
+def known_sections() -> dict[str, Any]:
+    """Every registered section's model class (or tagged union of classes), imported on first use."""
+    out: dict[str, Any] = {}
     for name, target in SECTIONS.items():
         module_name, _, attr = target.partition(":")
         out[name] = getattr(importlib.import_module(module_name), attr)
@@ -172,6 +173,8 @@ class Config:
         sections = self.__dict__.get("sections", {})
         if name in sections:
             return sections[name]
+        if name in SECTIONS:
+            raise ConfigError(self.__dict__.get("source"), name, f"section '{name}' is required here")
         raise AttributeError(name)
 
     def require(self, *names: str) -> None:
@@ -226,15 +229,24 @@ def validate(
             raise ConfigError(file_for(name), name, f"unknown section (expected one of: {choices})")
     built: dict[str, Section] = {}
     for name, model in sections.items():
+        is_union = not (isinstance(model, type) and issubclass(model, BaseModel))
+        if is_union and data.get(name) is None:
+            continue  # a union section (e.g. model:) has no default: absent means "not configured"
         value = data.get(name, {})
         if value is None:
             value = {}
         if not isinstance(value, dict):
             raise ConfigError(file_for(name), name, f"expected a mapping, got {type(value).__name__}")
         try:
-            built[name] = model.model_validate(value)
+            if is_union:
+                built[name] = TypeAdapter(model).validate_python(value)
+            else:
+                built[name] = model.model_validate(value)
         except ValidationError as exc:
-            loc, msg = _format_error(exc.errors()[0])
+            first = exc.errors()[0]
+            if is_union and first.get("loc") and first["loc"][0] == value.get("name"):
+                first = {**first, "loc": first["loc"][1:]}  # drop the union tag from the key path
+            loc, msg = _format_error(first)
             key = f"{name}.{loc}" if loc else name
             raise ConfigError(file_for(key), key, msg) from None
     return Config(built, source_path, data)
