@@ -44,6 +44,7 @@ class Section(BaseModel):
 SECTIONS: dict[str, str] = {
     "run": "streid.sections:RunSection",
     "model": "streid.train.models.config:ModelConfig",
+    "train": "streid.train.config:TrainConfig",
 }
 
 

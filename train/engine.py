@@ -1,0 +1,295 @@
+"""The one training loop every model shares (nanoGPT-style: flat, with comments that say why).
+
+Models return a dict of outputs in train mode and a criterion turns it into named losses, so the
+loop knows nothing model-specific. The run folder holds ``last.pt`` (everything needed to resume
+exactly at an epoch boundary), ``best.pt`` (best evaluation so far), ``metrics.jsonl`` and, at
+the end, ``curves.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from streid.config import Config
+from streid.train import distributed as dist
+from streid.train.checkpoint import load_weights, read_checkpoint, save_checkpoint
+from streid.train.config import TrainConfig
+from streid.train.curves import plot_curves
+from streid.train.optim import build_optimizer, build_scheduler
+
+Criterion = Callable[[dict[str, torch.Tensor], torch.Tensor], dict[str, torch.Tensor]]
+Evaluator = Callable[[nn.Module], dict[str, Any]]
+
+
+@dataclass
+class TrainData:
+    """What the loop needs from the data side."""
+
+    loader: Iterable[tuple[torch.Tensor, torch.Tensor]]  # (clips (B,L,3,H,W), pids (B,))
+    num_classes: int
+    set_epoch: Callable[[int], None] = lambda epoch: None  # re-seeds the identity sampler
+    evaluate: Evaluator | None = None
+
+
+@dataclass
+class RunState:
+    epoch: int = 0  # next epoch to run
+    step: int = 0
+    best: float = -math.inf
+    best_epoch: int = -1
+    last_eval: dict[str, Any] = field(default_factory=dict)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict[str, Any]:
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("run.device is 'cuda' but no CUDA device is available")
+    return torch.device(name)
+
+
+class _StopFlag:
+    """SIGINT/SIGTERM ask the loop to stop after the current step and write last.pt."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopFlag:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            # Outside the main thread signals cannot be caught: leave them alone there.
+            if threading.current_thread() is threading.main_thread():
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.requested = True
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class Trainer:
+    """Runs ``fit`` for a model, a criterion and the data; owns the run folder."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        model: nn.Module,
+        criterion: Criterion,
+        data: TrainData,
+        out_dir: Path,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self.cfg = cfg
+        self.tcfg: TrainConfig = cfg.train
+        self.device = resolve_device(cfg.run.device)
+        self.model = model.to(self.device)
+        self.criterion = criterion
+        self.data = data
+        self.out = Path(out_dir)
+        self.log = log
+        self.optimizer = build_optimizer(self.model, self.tcfg.optim)
+        self.scheduler = build_scheduler(self.optimizer, self.tcfg.schedule, self.tcfg.epochs)
+        self.use_amp = self.tcfg.amp and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+        self.state = RunState()
+        self.ddp_model: nn.Module = dist.wrap(self.model, self.device)
+        self.rank0 = dist.rank() == 0
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def _payload(self, full: bool) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "config": self.cfg.to_dict(),
+            "model": self.model.state_dict(),
+            "num_classes": self.data.num_classes,
+            "epoch": self.state.epoch,
+            "metrics": self.state.last_eval,
+        }
+        if full:
+            payload.update(
+                optimizer=self.optimizer.state_dict(),
+                scheduler=self.scheduler.state_dict(),
+                scaler=self.scaler.state_dict(),
+                rng=rng_state(),
+                state=self.state.__dict__,
+            )
+        return payload
+
+    def save(self, name: str, full: bool = True) -> Path | None:
+        if not self.rank0:
+            return None
+        return save_checkpoint(self.out / name, self._payload(full))
+
+    def resume(self, path: Path) -> None:
+        """Restore everything ``last.pt`` holds so the next step is the one an uninterrupted run takes."""
+        ckpt = read_checkpoint(path)
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.scheduler.load_state_dict(ckpt["scheduler"])
+        self.scaler.load_state_dict(ckpt["scaler"])
+        set_rng_state(ckpt["rng"])
+        self.state = RunState(**ckpt["state"])
+        self.log(f"resumed from {path} at epoch {self.state.epoch} (step {self.state.step})")
+
+    def init_from(self, path: str, skip_heads: bool) -> None:
+        """Transfer: every weight of another checkpoint but its classifier heads."""
+        ckpt = read_checkpoint(path)
+        skipped = load_weights(self.model, ckpt["model"], skip_heads=skip_heads, source=path)
+        self.log(f"initialised from {path}; skipped {len(skipped)} tensors (heads: new identities)")
+
+    # ------------------------------------------------------------------ loop
+
+    def _log_metrics(self, row: dict[str, Any]) -> None:
+        if not self.rank0:
+            return
+        with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row) + "\n")
+
+    def train_step(self, clips: torch.Tensor, pids: torch.Tensor) -> dict[str, float]:
+        self.ddp_model.train()
+        clips = clips.to(self.device, non_blocking=True)
+        pids = pids.to(self.device, non_blocking=True)
+        autocast = torch.autocast("cuda", dtype=torch.float16) if self.use_amp else nullcontext()
+        with autocast:
+            outputs = self.ddp_model(clips)
+            losses = self.criterion(outputs, pids)
+        loss = losses["loss"]
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss.item()} at step {self.state.step}; lower train.optim.lr?")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.tcfg.grad_clip > 0:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.tcfg.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.state.step += 1
+        return {k: float(v.detach()) for k, v in losses.items()}
+
+    def evaluate(self) -> dict[str, Any]:
+        if self.data.evaluate is None or not self.rank0:
+            return {}
+        self.model.eval()
+        with torch.no_grad():
+            result = self.data.evaluate(self.model)
+        self.model.train()
+        return result
+
+    def fit(self, progress: bool = True) -> RunState:
+        from tqdm import tqdm
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        epochs = self.tcfg.epochs
+        with _StopFlag() as stop:
+            while self.state.epoch < epochs:
+                epoch = self.state.epoch
+                self.data.set_epoch(epoch)
+                total = self.tcfg.iters_per_epoch
+                bar = tqdm(
+                    total=total or _safe_len(self.data.loader),
+                    desc=f"epoch {epoch + 1}/{epochs}",
+                    disable=not (progress and self.rank0),
+                    leave=False,
+                    unit="batch",
+                )
+                t0 = time.monotonic()
+                clips_seen = 0
+                for i, (clips, pids) in enumerate(self.data.loader):
+                    if total is not None and i >= total:
+                        break
+                    losses = self.train_step(clips, pids)
+                    clips_seen += len(pids)
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{losses['loss']:.3f}")
+                    if self.state.step % self.tcfg.log_every == 0 or i == 0:
+                        lr = self.optimizer.param_groups[0]["lr"]
+                        row = {"kind": "train", "epoch": epoch, "step": self.state.step, "lr": lr, **losses}
+                        self._log_metrics(row)
+                    if stop.requested:
+                        break
+                bar.close()
+                if stop.requested:
+                    # Mid-epoch stop: the epoch is re-run from its start on resume (its sampler
+                    # order is a function of the epoch), so weights of the partial epoch are kept
+                    # but the epoch counter is not advanced.
+                    self.save("last.pt")
+                    self.log(f"stopped by signal during epoch {epoch + 1}; resume with --resume")
+                    return self.state
+                elapsed = time.monotonic() - t0
+                self.scheduler.step()
+                self.state.epoch += 1
+                self._log_metrics(
+                    {"kind": "epoch", "epoch": epoch, "step": self.state.step, "seconds": elapsed,
+                     "clips_per_s": clips_seen * dist.world_size() / max(elapsed, 1e-9)}
+                )
+                last_epoch = self.state.epoch == epochs
+                out_of_time = (
+                    self.tcfg.max_minutes is not None and (time.monotonic() - started) / 60 >= self.tcfg.max_minutes
+                )
+                due = self.tcfg.eval_every and self.state.epoch % self.tcfg.eval_every == 0
+                if due or last_epoch or out_of_time:
+                    self._run_eval(epoch)
+                self.save("last.pt")
+                if out_of_time:
+                    self.log(f"time budget train.max_minutes={self.tcfg.max_minutes} reached after epoch {epoch + 1}")
+                    break
+        if self.rank0:
+            plot_curves(self.out / "metrics.jsonl", self.out / "curves.png")
+        return self.state
+
+    def _run_eval(self, epoch: int) -> None:
+        result = self.evaluate()
+        if not result:
+            return
+        self.state.last_eval = result
+        self._log_metrics({"kind": "eval", "epoch": epoch + 1, "step": self.state.step, **_scalars(result)})
+        score = float(result[self.tcfg.best_metric])
+        self.log(f"epoch {epoch + 1}: mAP {100 * result['mAP']:.1f}  rank-1 {100 * result['rank1']:.1f}")
+        if score > self.state.best:
+            self.state.best, self.state.best_epoch = score, epoch + 1
+            self.save("best.pt", full=False)
+
+
+def _safe_len(obj: object) -> int | None:
+    try:
+        return len(obj)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def _scalars(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if isinstance(v, int | float | str)}
