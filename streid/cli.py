@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from streid.config import ConfigError, load_config
+from streid.export.cli import export_app
 
 app = typer.Typer(
     name="streid",
@@ -21,6 +22,7 @@ config_app = typer.Typer(
     help="Show or validate a config (extends: merged, --set applied).", no_args_is_help=True
 )
 app.add_typer(config_app, name="config")
+app.add_typer(export_app, name="export")
 
 ConfigPath = Annotated[Path, typer.Argument(help="YAML config file")]
 Overrides = Annotated[
@@ -67,6 +69,55 @@ def config_validate(paths: Annotated[list[Path], typer.Argument(help="YAML confi
     for path in paths:
         load_config(path)
         typer.echo(f"ok: {path}")
+
+
+@app.command()
+def synth(
+    config: Annotated[Path, typer.Option("--config", help="synth preset, e.g. configs/synth/tiny.yaml")],
+    out: Annotated[Path, typer.Option("--out", help="output folder (re-runs resume into it)")],
+    seed: Annotated[int | None, typer.Option("--seed", help="overrides run.seed")] = None,
+    overrides: Overrides = None,
+    only: Annotated[str | None, typer.Option("--only", help="comma list of: reid,scenes,detection,preview")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace a folder made with another config")] = False,
+) -> None:
+    """Render the synthetic multi-camera world: MARS-layout tracklets, scene videos + GT, YOLO set, preview."""
+    from streid.train.synth.cli import run_synth
+
+    cfg = load_config(config, overrides or [])
+    cfg.require("synth")
+    parts = [p.strip() for p in only.split(",") if p.strip()] if only else None
+    run_synth(cfg, out, seed=cfg.run.seed if seed is None else seed, parts=parts, overwrite=overwrite)
+
+
+@app.command("run")
+def run_cmd(
+    config: Annotated[Path, typer.Option("--config", help="deploy config, e.g. configs/deploy/offline_files.yaml")],
+    overrides: Overrides = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show a frame counter")] = True,
+) -> None:
+    """Run the multi-camera pipeline (decode, detect, track, tracklets, embed) offline or live."""
+    from streid.pipeline.cli import run_from_config
+
+    code = run_from_config(config, overrides or [], progress=progress)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+def search(
+    store: Annotated[Path, typer.Option("--store", help="folder holding identities.sqlite")],
+    query: Annotated[
+        list[str], typer.Option("--query", help="image file(s), or a tracklet: row id or camera:track_id")
+    ],
+    top: Annotated[int, typer.Option("--top", min=1)] = 10,
+    embedder: Annotated[
+        Path | None, typer.Option("--embedder", help="model for image queries (default: the store's)")
+    ] = None,
+) -> None:
+    """Rank global identities by similarity to query images or a stored tracklet."""
+    from streid.pipeline.identity.cli import search_command
+
+    raise typer.Exit(search_command(store, query, top, embedder))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -45,6 +45,10 @@ SECTIONS: dict[str, str] = {
     "run": "streid.sections:RunSection",
     "model": "streid.train.models.config:ModelConfig",
     "train": "streid.train.config:TrainConfig",
+    "synth": "streid.train.synth.config:SynthConfig",
+    "data": "streid.train.data.config:DataConfig",
+    "pipeline": "streid.pipeline.config:PipelineSection",
+    "identity": "streid.pipeline.identity.config:IdentityConfig",
 }
 
 

@@ -1,0 +1,65 @@
+"""Rendered people: every view draws a person, and GT boxes fit the pixels the person really changed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from streid.train.synth.appearance import sample_appearance
+from streid.train.synth.body import VIEWS, draw_person
+from streid.train.synth.config import PopulationConfig, SynthConfig
+from streid.train.synth.render import FrameRenderer
+from streid.train.synth.world import World
+
+Tiny = Callable[..., SynthConfig]
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_view_draws_a_whole_person(view: str) -> None:
+    app = sample_appearance(1, np.random.default_rng(0), PopulationConfig())
+    fig = draw_person(app, view, 0.7, 120)
+    alpha = fig.bgra[..., 3] >= 128
+    ys = np.nonzero(alpha)[0]
+    assert 110 <= ys.max() - ys.min() + 1 <= 126, "the figure is as tall as asked"
+    assert 0.1 < alpha.mean() < 0.5
+    assert abs(fig.foot_y - ys.max()) < 4
+
+
+def test_backpack_shows_from_behind_not_from_the_front() -> None:
+    app = sample_appearance(1, np.random.default_rng(0), PopulationConfig())
+    from dataclasses import replace
+
+    app = replace(app, backpack=(10, 200, 10), upper=(200, 10, 10), upper_pattern="plain", bag=None)
+    green = {v: (np.all(draw_person(app, v, 0.0, 150).bgra[..., :3] == (10, 200, 10), axis=-1)).sum() for v in VIEWS}
+    assert green["back"] > 5 * max(1, green["front"])
+
+
+def test_gt_box_contains_and_fits_the_rendered_person(tiny: Tiny) -> None:
+    """Render a frame with and without each person; the pixels that change must lie in its GT box,
+    and for a fully visible person the box must be tight around them."""
+    world = World(tiny("synth.scenes.people=8"), 5)
+    scene = FrameRenderer(world, world.scene_site, "scenes", 0)
+    checked = tight = 0
+    for index in range(0, 128, 6):
+        full, truths = scene.render(index, finish=False)
+        for truth in truths:
+            if truth.visibility < 0.3:
+                continue
+            scene.walks = [w for w in world.scene_site.walks_in(0) if w.pid != truth.pid]
+            without, _ = scene.render(index, finish=False)
+            scene.walks = world.scene_site.walks_in(0)
+            changed = np.abs(full.astype(int) - without.astype(int)).sum(axis=2) > 24
+            x, y, w, h = truth.box
+            inside = changed[y : y + h, x : x + w].sum()
+            fringe = changed[max(0, y - 1) : y + h + 1, max(0, x - 1) : x + w + 1].sum()  # anti-aliased edge
+            assert inside >= 0.93 * changed.sum(), f"frame {index} pid {truth.pid}: person pixels outside its box"
+            assert fringe >= 0.995 * changed.sum(), f"frame {index} pid {truth.pid}: person pixels far outside its box"
+            checked += 1
+            if truth.visibility > 0.98 and changed.sum() > 50:
+                ys, xs = np.nonzero(changed)
+                assert xs.min() - x <= 2 and x + w - 1 - xs.max() <= 2, "box is not tight horizontally"
+                assert ys.min() - y <= 2 and y + h - 1 - ys.max() <= 2, "box is not tight vertically"
+                tight += 1
+    assert checked >= 5 and tight >= 2

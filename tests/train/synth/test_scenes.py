@@ -1,0 +1,68 @@
+"""Scene videos decode with the frame count the GT and site.json promise; GT ids are global."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from streid.media import count_frames
+
+
+def _gt(path: Path) -> np.ndarray:
+    return np.loadtxt(path, delimiter=",", ndmin=2)
+
+
+def test_videos_decode_with_promised_frame_count(tiny_dir: Path) -> None:
+    site = json.loads((tiny_dir / "scenes" / "site.json").read_text())
+    assert len(site["cameras"]) == 2 and len(site["links"]) == 1
+    for cam in site["cameras"]:
+        frames = cam["frames"]
+        assert frames == round(site["duration_s"] * site["fps"])
+        assert count_frames(tiny_dir / "scenes" / cam["video"]) == frames
+        gt = _gt(tiny_dir / "scenes" / cam["gt"])
+        assert gt.shape[1] == 9
+        assert gt[:, 0].min() >= 1 and gt[:, 0].max() <= frames
+        assert np.all((gt[:, 8] >= 0) & (gt[:, 8] <= 1)) and (gt[:, 8] > 0.9).any()
+        x, y, w, h = gt[:, 2], gt[:, 3], gt[:, 4], gt[:, 5]
+        assert np.all((x >= 0) & (y >= 0) & (w > 0) & (h > 0))
+        assert np.all((x + w <= cam["width"]) & (y + h <= cam["height"]))
+        assert set(gt[:, 1].astype(int)) <= set(site["identities"])
+
+
+def test_gt_ids_are_global_identities_across_cameras(tiny_dir: Path) -> None:
+    site = json.loads((tiny_dir / "scenes" / "site.json").read_text())
+    ids = [set(_gt(tiny_dir / "scenes" / cam["gt"])[:, 1].astype(int)) for cam in site["cameras"]]
+    assert ids[0] & ids[1], "someone must walk from one camera to the other"
+    test_ids = {int(p.name) for p in (tiny_dir / "reid" / "bbox_test").iterdir()}
+    assert set().union(*ids) <= test_ids, "scenes show held-out test identities only"
+
+
+def test_detection_set_is_yolo(tiny_dir: Path) -> None:
+    root = tiny_dir / "detection"
+    data = (root / "data.yaml").read_text()
+    assert f"path: {root.resolve()}" in data and "0: person" in data
+    for split in ("train", "val"):
+        images = sorted(p.stem for p in (root / "images" / split).glob("*.jpg"))
+        labels = sorted(p.stem for p in (root / "labels" / split).glob("*.txt"))
+        assert images and images == labels
+    rows = [line.split() for p in (root / "labels").rglob("*.txt") for line in p.read_text().splitlines()]
+    assert rows, "some people are labelled"
+    values = np.array([[float(v) for v in r[1:]] for r in rows])
+    assert all(r[0] == "0" for r in rows) and np.all((values > 0) & (values <= 1))
+
+
+def test_preview_written(tiny_dir: Path) -> None:
+    import cv2
+
+    sheet = cv2.imread(str(tiny_dir / "preview" / "contact_sheet.png"))
+    assert sheet is not None and sheet.shape[0] > 4 * 192
+    assert count_frames(tiny_dir / "preview" / "clip.mp4") == 8
+
+
+def test_nobody_is_in_one_camera_twice_at_once(tiny_dir: Path) -> None:
+    for gt_file in (tiny_dir / "scenes" / "gt").glob("*.txt"):
+        gt = _gt(gt_file)
+        pairs = {(int(f), int(i)) for f, i in gt[:, :2]}
+        assert len(pairs) == len(gt), f"{gt_file.name}: an identity appears twice in one frame"
