@@ -1,0 +1,29 @@
+"""``data:`` config section (pydantic only, so validating a config never imports torch or cv2)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from streid.config import Section
+
+
+class DataConfig(Section):
+    """Where the tracklets are and how clips are sampled, sized and batched."""
+
+    format: Literal["mars", "synthetic", "dukevideo", "ilidsvid"] = "mars"
+    root: str = "data/mars"
+    seq_len: int = Field(8, ge=1, description="frames per clip (L)")
+    train_sampling: Literal["chunks", "window"] = "chunks"
+    window: int = Field(64, ge=1, description="window length for train_sampling=window")
+    test_sampling: Literal["evenly", "dense"] = "evenly"
+    height: int = Field(256, ge=8)
+    width: int = Field(128, ge=8)
+    p: int = Field(16, ge=1, description="identities per batch")
+    k: int = Field(4, ge=1, description="tracklets per identity per batch")
+    flip: bool = True
+    crop_pad: int = Field(10, ge=0, description="pad then random-crop back; 0 disables")
+    random_erasing: float = Field(0.5, ge=0.0, le=1.0, description="probability per clip")
+    workers: int = Field(2, ge=0)
+    protocol: Literal["torchreid", "ap3d"] = "torchreid"

@@ -1,0 +1,96 @@
+"""torch Datasets over ``TrackletRecord`` lists, and ``build_dataloaders`` for the training engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from streid.train.data.clips import (
+    ClipAugment,
+    dense_clips,
+    load_frame,
+    sample_chunks,
+    sample_evenly,
+    sample_window,
+    to_tensor,
+)
+from streid.train.data.config import DataConfig
+from streid.train.data.records import TrackletRecord, VideoDataset
+from streid.train.data.registry import read_dataset
+from streid.train.data.sampler import PKSampler
+
+
+class TrainClips(Dataset):
+    """One random augmented clip per item; randomness from (seed, index, draw count) so workers agree."""
+
+    def __init__(self, records: list[TrackletRecord], cfg: DataConfig, seed: int = 0) -> None:
+        self.records, self.cfg, self.seed = records, cfg, seed
+        self.augment = ClipAugment(cfg.flip, cfg.crop_pad, cfg.random_erasing)
+        self._draws = 0
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
+        rec = self.records[index]
+        self._draws += 1
+        rng = np.random.default_rng([self.seed, index, self._draws, torch.initial_seed() % (2**32)])
+        n, c = len(rec.frames), self.cfg
+        idx = sample_chunks(n, c.seq_len, rng) if c.train_sampling == "chunks" else sample_window(
+            n, c.seq_len, c.window, rng
+        )
+        clip = np.stack([load_frame(rec.frames[i], c.height, c.width) for i in idx])
+        return to_tensor(self.augment(clip, rng)), rec.pid, rec.camid
+
+
+class TestClips(Dataset):
+    """Deterministic clips; in dense mode one item per clip and ``owner[i]`` gives its tracklet index."""
+
+    def __init__(self, records: list[TrackletRecord], cfg: DataConfig) -> None:
+        self.records, self.cfg = records, cfg
+        self.items: list[tuple[int, list[int]]] = []
+        for t, rec in enumerate(records):
+            n = len(rec.frames)
+            clips = dense_clips(n, cfg.seq_len) if cfg.test_sampling == "dense" else [sample_evenly(n, cfg.seq_len)]
+            self.items.extend((t, c) for c in clips)
+        self.owner = np.array([t for t, _ in self.items], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
+        t, idx = self.items[index]
+        rec, c = self.records[t], self.cfg
+        clip = np.stack([load_frame(rec.frames[i], c.height, c.width) for i in idx])
+        return to_tensor(clip), rec.pid, rec.camid
+
+
+@dataclass
+class Loaders:
+    """What the engine needs: loaders, the dataset they read, and the class count for the classifier."""
+
+    train: DataLoader
+    query: DataLoader
+    gallery: DataLoader
+    sampler: PKSampler
+    dataset: VideoDataset
+    num_train_pids: int
+
+
+def build_dataloaders(cfg: DataConfig, seed: int = 0, dataset: VideoDataset | None = None) -> Loaders:
+    """Read the dataset (unless given) and build a PK train loader and query/gallery loaders per the protocol."""
+    from streid.train.eval.protocol import protocol_indices
+
+    ds = dataset if dataset is not None else read_dataset(cfg.format, cfg.root)
+    sampler = PKSampler([r.pid for r in ds.train], cfg.p, cfg.k, seed)
+    common = {"num_workers": cfg.workers, "persistent_workers": cfg.workers > 0}
+    gen = torch.Generator().manual_seed(seed)
+    train = DataLoader(TrainClips(ds.train, cfg, seed), batch_sampler=sampler, generator=gen, **common)
+    query, gallery = protocol_indices(ds, cfg.protocol)
+    bs = cfg.p * cfg.k
+    q = DataLoader(TestClips(query, cfg), batch_size=bs, shuffle=False, **common)
+    g = DataLoader(TestClips(gallery, cfg), batch_size=bs, shuffle=False, **common)
+    return Loaders(train, q, g, sampler, ds, ds.num_train_pids)
