@@ -1,0 +1,123 @@
+"""``streid export``: onnx, int8, engine, detector. Thin commands over the library functions.
+
+Failures print one line on stderr and exit 1 (nothing is left under the output name); ``engine`` without
+TensorRT exits 3 after printing the equivalent ``trtexec`` line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+EXIT_FAILED = 1
+EXIT_UNAVAILABLE = 3
+
+export_app = typer.Typer(help="Export re-id models (ONNX, INT8, TensorRT) and the detector.", no_args_is_help=True)
+
+T = TypeVar("T")
+
+
+def _run(step: Callable[[], T]) -> T:
+    """Run an export step; expected failures become one line on stderr and exit 1 (never a traceback)."""
+    from streid.export.errors import ExportError, TensorRTUnavailable
+    from streid.export.metadata import MetadataError
+    from streid.train.checkpoint import CheckpointError
+
+    try:
+        return step()
+    except TensorRTUnavailable:
+        raise  # the engine command explains it (exit 3)
+    except (ExportError, CheckpointError, MetadataError, FileNotFoundError, ValueError) as exc:
+        typer.echo(f"export failed: {exc}", err=True)
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+@export_app.command("onnx")
+def onnx_cmd(
+    checkpoint: Annotated[Path, typer.Option("--checkpoint", help="STREID checkpoint (.pt)")],
+    out: Annotated[Path | None, typer.Option("--out", help="output .onnx (default: next to the checkpoint)")] = None,
+    opset: Annotated[int, typer.Option("--opset", min=17, help="ONNX opset (>= 17)")] = 17,
+    batch_dynamic: Annotated[
+        bool, typer.Option("--batch-dynamic/--batch-static", help="dynamic batch axis (static: batch 1)")
+    ] = True,
+) -> None:
+    """Checkpoint -> ONNX (uint8 BGR clips in, embedding out), checked against PyTorch on synthetic clips."""
+    from streid.export.onnx_export import export_onnx
+
+    result = _run(lambda: export_onnx(checkpoint, out, opset=opset, batch_dynamic=batch_dynamic))
+    _report(result.path, result.meta, f"parity vs PyTorch: {result.parity.line()}")
+
+
+@export_app.command("int8")
+def int8_cmd(
+    onnx: Annotated[Path, typer.Option("--onnx", help="FP32 ONNX artifact from `streid export onnx`")],
+    calib: Annotated[
+        str, typer.Option("--calib", help="'synth' (render the synthetic world) or a folder of image tracklets")
+    ] = "synth",
+    clips: Annotated[int, typer.Option("--clips", min=1, help="calibration clips")] = 32,
+    target: Annotated[
+        str, typer.Option("--target", help="tensorrt: symmetric, runs on TensorRT and ORT; cpu: ORT CPU fast path")
+    ] = "tensorrt",
+    out: Annotated[Path | None, typer.Option("--out", help="output (default: NAME.int8.onnx)")] = None,
+) -> None:
+    """FP32 ONNX -> INT8 QDQ ONNX (static, per-channel), calibrated on real clips."""
+    from streid.export.int8 import quantize_int8
+
+    result = _run(lambda: quantize_int8(onnx, out, calib=calib, calib_clips=clips, target=target))
+    _report(result.path, result.meta, f"parity vs FP32 (reported, no bar for INT8): {result.parity.line()}")
+
+
+@export_app.command("engine")
+def engine_cmd(
+    onnx: Annotated[Path, typer.Option("--onnx", help="ONNX artifact (FP32, or INT8 QDQ)")],
+    fp16: Annotated[bool, typer.Option("--fp16", help="allow FP16 kernels")] = False,
+    int8: Annotated[bool, typer.Option("--int8", help="INT8 (explicit, from a QDQ artifact)")] = False,
+    batch: Annotated[str, typer.Option("--batch", help="optimisation profile MIN:OPT:MAX")] = "1:8:32",
+    workspace_mb: Annotated[int, typer.Option("--workspace-mb", min=1, help="builder workspace limit")] = 1024,
+    dla_core: Annotated[int | None, typer.Option("--dla-core", min=0, help="Jetson DLA core")] = None,
+    timing_cache: Annotated[Path | None, typer.Option("--timing-cache", help="read and update this cache")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="output .engine")] = None,
+) -> None:
+    """ONNX -> TensorRT engine + ENGINE.json; without TensorRT, prints the trtexec line and exits 3."""
+    from streid.export.errors import TensorRTUnavailable
+    from streid.export.tensorrt import EngineSpec, build_engine, parse_batch
+
+    spec = _run(lambda: EngineSpec(parse_batch(batch), fp16, int8, workspace_mb, dla_core, timing_cache))
+    try:
+        path = _run(lambda: build_engine(onnx, spec, out))
+    except TensorRTUnavailable as exc:
+        typer.echo(f"TensorRT not available: {exc}", err=True)
+        typer.echo("equivalent command on the device:", err=True)
+        typer.echo(exc.trtexec_line)
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
+    typer.echo(f"wrote {path} and {path.name}.json")
+
+
+@export_app.command("detector")
+def detector_cmd(
+    weights: Annotated[Path, typer.Option("--weights", help="ultralytics YOLO weights (.pt)")],
+    fmt: Annotated[str, typer.Option("--format", help="onnx or engine")] = "onnx",
+    imgsz: Annotated[int, typer.Option("--imgsz", min=32)] = 640,
+    half: Annotated[bool, typer.Option("--half", help="FP16 (engine)")] = False,
+    int8: Annotated[bool, typer.Option("--int8", help="INT8 (engine)")] = False,
+    out: Annotated[Path | None, typer.Option("--out")] = None,
+) -> None:
+    """Person detector -> ONNX / engine through ultralytics' exporter, offline (see streid.export.detector)."""
+    try:
+        from streid.export.detector import export_detector
+    except ImportError as exc:
+        typer.echo(f"detector export is not available in this install: {exc}", err=True)
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
+    path = _run(lambda: export_detector(weights, fmt=fmt, imgsz=imgsz, half=half, int8=int8, out=out))
+    typer.echo(f"wrote {path}")
+
+
+def _report(path: Path, meta: dict[str, Any], parity: str) -> None:
+    typer.echo(
+        f"wrote {path}: {meta['model']} L={meta['seq_len']} {meta['height']}x{meta['width']} "
+        f"D={meta['embedding_dim']} {meta['precision']}"
+    )
+    typer.echo(parity)
