@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""Run the STREID camera pipeline on a device: ``run_camera.py --config configs/deploy/NAME.yaml [--set K=V]``.
+
+A thin wrapper over ``streid run`` for systemd and containers: no progress bar, logs to stderr, exit
+code 2 on a bad config, 130 after SIGINT/SIGTERM (tracklets flushed, files closed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from streid.config import ConfigError
+from streid.pipeline.cli import run_from_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="YAML config with a pipeline: section")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="KEY.PATH=VALUE (repeatable)")
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--progress", action="store_true", help="show a frame counter")
+    args = parser.parse_args(argv)
+    try:
+        return run_from_config(args.config, args.overrides, progress=args.progress, log_level=args.log_level)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Annotated video per camera: boxes, track ids and trails drawn by supervision, encoded by Mp4Writer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from streid.media import Mp4Writer
+from streid.records import Detections
+
+
+class AnnotatedVideo:
+    """Draws tracked boxes on a copy of each frame and appends it to ``PATH`` (``.part`` until closed)."""
+
+    def __init__(self, path: str | Path, fps: float, trail_length: int = 30) -> None:
+        import supervision as sv
+
+        self.path, self.fps = Path(path), fps
+        by_track = sv.ColorLookup.TRACK  # one colour per track id, not per class (all are persons)
+        self.boxes = sv.BoxAnnotator(thickness=2, color_lookup=by_track)
+        self.labels = sv.LabelAnnotator(text_scale=0.4, text_padding=3, color_lookup=by_track)
+        self.trace = sv.TraceAnnotator(
+            trace_length=trail_length, position=sv.Position.BOTTOM_CENTER, color_lookup=by_track
+        ) if trail_length else None
+        self.writer: Mp4Writer | None = None
+
+    def write(self, image: np.ndarray, dets: Detections) -> None:
+        if self.writer is None:
+            h, w = image.shape[:2]
+            self.writer = Mp4Writer(self.path, w, h, self.fps or 30.0)
+        canvas = image.copy()
+        if len(dets):
+            sv_dets: Any = dets.to_supervision()
+            canvas = self.boxes.annotate(canvas, sv_dets)
+            if self.trace is not None:
+                canvas = self.trace.annotate(canvas, sv_dets)
+            labels = [f"#{t}" for t in (dets.tracker_id if dets.tracker_id is not None else [])]
+            canvas = self.labels.annotate(canvas, sv_dets, labels=labels or None)
+        self.writer.write(canvas)
+
+    def close(self) -> Path | None:
+        """Finalise the MP4 (EOS, then rename from .part); None when no frame was written."""
+        return self.writer.close() if self.writer is not None else None

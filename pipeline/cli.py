@@ -1,0 +1,31 @@
+"""The body of ``streid run`` and ``deploy/run_camera.py``: load a config, run the pipeline, print a summary."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from streid.config import ConfigError, load_config
+
+
+def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progress: bool = True,
+                    log_level: str = "INFO") -> int:
+    """Run the ``pipeline:`` section of a config; returns the process exit code (0, or 130 on a signal)."""
+    from streid.pipeline.metrics import format_summary
+    from streid.pipeline.runner import run_pipeline
+
+    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = load_config(config, list(overrides))
+    cfg.require("pipeline")
+    try:
+        result = run_pipeline(cfg.pipeline, progress=progress)
+    except FileNotFoundError as exc:  # detector weights, MOT det files, embedder artifact named by the config
+        raise ConfigError(config, "pipeline", str(exc)) from None
+    print(format_summary(result.summary))
+    print(json.dumps({"events": str(result.events_path) if result.events_path else None,
+                      "videos": {k: str(v) for k, v in result.videos.items()},
+                      "metrics": str(result.metrics_path), "interrupted": result.interrupted}))
+    return 130 if result.interrupted else 0

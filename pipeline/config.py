@@ -1,0 +1,144 @@
+"""Typed ``pipeline:`` config section (pydantic only: no GStreamer, torch or cv2 imported here)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from streid.config import Section
+
+SourceKind = Literal["file", "uri", "rtsp", "usb", "csi", "test"]
+
+
+class CameraConfig(Section):
+    """One camera: where its frames come from and, optionally, its MOTChallenge detection file."""
+
+    name: str = Field(..., min_length=1, description="unique camera name (events, files, metrics)")
+    kind: SourceKind = "file"
+    uri: str = Field("", description="file path (file), URI (uri), rtsp://... (rtsp)")
+    device: str = Field("/dev/video0", description="v4l2 device (usb)")
+    sensor_id: int = Field(0, ge=0, description="nvarguscamerasrc sensor-id (csi)")
+    pattern: str = Field("ball", description="videotestsrc pattern (test)")
+    protocols: Literal["tcp", "udp"] = "tcp"
+    latency_ms: int = Field(200, ge=0, description="rtspsrc jitter-buffer latency")
+    codec: Literal["h264", "h265"] = Field("h264", description="rtsp stream codec (hardware depay/decode path)")
+    capture_fps: int = Field(30, ge=1, description="capture rate asked of usb/csi/test sources")
+    det_file: str = Field("", description="MOTChallenge det.txt/gt.txt for detector kind 'motdet'")
+
+    @model_validator(mode="after")
+    def _needs_uri(self) -> CameraConfig:
+        if self.kind in ("file", "uri", "rtsp") and not self.uri:
+            raise ValueError(f"camera '{self.name}': kind '{self.kind}' needs 'uri'")
+        return self
+
+
+class DetectorConfig(Section):
+    """Person detector: ultralytics YOLO weights, or MOTChallenge detection files per camera."""
+
+    kind: Literal["yolo", "motdet"] = "yolo"
+    weights: str = Field("", description=".pt / .onnx / .engine, or an ultralytics .yaml (untrained)")
+    imgsz: int = Field(640, ge=32)
+    conf: float = Field(0.25, ge=0.0, le=1.0)
+    iou: float = Field(0.7, ge=0.0, le=1.0)
+    device: str = Field("cpu", description="ultralytics device string: cpu, 0, cuda:0")
+    half: bool = False
+    min_conf: float = Field(0.0, ge=0.0, le=1.0, description="motdet: drop rows below this confidence")
+
+    @model_validator(mode="after")
+    def _needs_weights(self) -> DetectorConfig:
+        if self.kind == "yolo" and not self.weights:
+            raise ValueError("detector kind 'yolo' needs 'weights'")
+        return self
+
+
+class TrackerConfig(Section):
+    """Per-camera multi-object tracker from Roboflow ``trackers``; ``params`` go to its constructor."""
+
+    name: Literal["bytetrack", "sort", "ocsort"] = "bytetrack"
+    frame_rate: float = Field(30.0, gt=0)
+    lost_track_buffer: int = Field(30, ge=1)
+    params: dict[str, float | int] = Field(default_factory=dict)
+
+
+class TrackletConfig(Section):
+    """Quality gate and emission policy of the tracklet buffer (see streid.pipeline.tracklets)."""
+
+    seq_len: int = Field(8, ge=1, description="L crops per tracklet (the embedder's seq_len wins)")
+    crop_height: int = Field(256, ge=8)
+    crop_width: int = Field(128, ge=8)
+    min_height: float = Field(48.0, ge=0)
+    min_width: float = Field(16.0, ge=0)
+    min_aspect: float = Field(0.2, gt=0, description="width / height lower bound")
+    max_aspect: float = Field(1.0, gt=0, description="width / height upper bound")
+    min_conf: float = Field(0.3, ge=0, le=1)
+    edge_margin: float = Field(2.0, ge=0, description="boxes closer to the border (px) are cut: rejected")
+    max_overlap: float = Field(0.3, ge=0, le=1, description="max IoA with any other box of the frame")
+    max_crops: int = Field(32, ge=1, description="crops kept per track (memory bound)")
+    update_every: int = Field(30, ge=1, description="frames between update events while a track lives")
+    lost_frames: int = Field(30, ge=1, description="frames unseen before a track is finalised")
+    min_gap: int = Field(1, ge=1, description="frames between two kept crops of one track")
+
+
+class EmbedderConfig(Section):
+    """Re-id embedder artifact (export stage); empty path = tracklets without embeddings."""
+
+    path: str = ""
+    max_batch: int = Field(16, ge=1)
+    max_wait_ms: float = Field(50.0, ge=0, description="live: longest a pending tracklet waits for a batch")
+
+
+class OutputConfig(Section):
+    """Where events, annotated videos and metrics go."""
+
+    dir: str = "runs/pipeline"
+    events: bool = True
+    embeddings: Literal["inline", "none"] = "inline"
+    video: bool = True
+    mot: bool = Field(False, description="also write tracks as MOTChallenge rows: DIR/CAMERA.txt")
+    video_fps: float = Field(0.0, ge=0, description="0 = the source's frame rate")
+    trail_length: int = Field(30, ge=0)
+    metrics_port: int = Field(0, ge=0, le=65535, description="live: Prometheus on 127.0.0.1:PORT (0 = off)")
+    metrics_host: str = "127.0.0.1"
+
+
+class LiveConfig(Section):
+    """Live mode: bounded queues, stall watchdog and reconnection back-off."""
+
+    queue_size: int = Field(2, ge=1, description="frames buffered per camera; older ones are dropped")
+    stall_timeout_s: float = Field(5.0, gt=0, description="no frame for this long = camera failed")
+    connect_timeout_s: float = Field(10.0, gt=0)
+    backoff_initial_s: float = Field(0.5, gt=0)
+    backoff_max_s: float = Field(30.0, gt=0)
+    max_retries: int = Field(0, ge=0, description="0 = retry forever")
+
+
+class PipelineSection(Section):
+    """The ``pipeline:`` section: cameras, mode, stages and outputs of ``streid run``."""
+
+    mode: Literal["offline", "live"] = "offline"
+    width: int = Field(0, ge=0, description="frames are scaled to WIDTHxHEIGHT (0 = the source's size)")
+    height: int = Field(0, ge=0)
+    cameras: list[CameraConfig] = Field(default_factory=list)
+    detector: DetectorConfig = Field(default_factory=lambda: DetectorConfig(kind="motdet"))
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig)
+    tracklets: TrackletConfig = Field(default_factory=TrackletConfig)
+    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    live: LiveConfig = Field(default_factory=LiveConfig)
+    hardware: Literal["auto", "software"] = Field("auto", description="auto = Jetson nv* elements when present")
+    max_frames: int = Field(0, ge=0, description="stop each camera after this many frames (0 = no limit)")
+
+    @model_validator(mode="after")
+    def _check(self) -> PipelineSection:
+        names = [c.name for c in self.cameras]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"camera names must be unique, repeated: {', '.join(dup)}")
+        if (self.width == 0) != (self.height == 0):
+            raise ValueError("set both width and height, or neither")
+        if self.detector.kind == "motdet":
+            missing = [c.name for c in self.cameras if not c.det_file]
+            if missing:
+                raise ValueError(f"detector kind 'motdet' needs det_file for cameras: {', '.join(missing)}")
+        return self

@@ -1,0 +1,65 @@
+"""The ``identity:`` config section: matching thresholds, the site (cameras, overlaps, transit windows), retention.
+
+Pydantic only, so validating a config never imports numpy-heavy or GStreamer code.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from streid.config import Section
+
+
+class TransitWindow(Section):
+    """Allowed walking time in seconds between leaving camera ``a`` and appearing in camera ``b`` (both ways)."""
+
+    a: str
+    b: str
+    min_s: float = Field(0.0, ge=0.0)
+    max_s: float | None = Field(None, gt=0.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TransitWindow:
+        if self.max_s is not None and self.max_s < self.min_s:
+            raise ValueError(f"transit {self.a}-{self.b}: max_s {self.max_s} < min_s {self.min_s}")
+        return self
+
+
+class SiteConfig(Section):
+    """Which cameras exist, which pairs see the same area, and how long a walk between two cameras takes."""
+
+    cameras: list[str] = Field(default_factory=list)
+    overlaps: list[tuple[str, str]] = Field(default_factory=list)  # pairs that may see one person at once
+    transit: list[TransitWindow] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _known_cameras(self) -> SiteConfig:
+        if not self.cameras:
+            return self
+        known = set(self.cameras)
+        names = [c for pair in self.overlaps for c in pair] + [c for w in self.transit for c in (w.a, w.b)]
+        unknown = sorted({c for c in names if c not in known})
+        if unknown:
+            raise ValueError(f"cameras {unknown} are used in overlaps/transit but not listed in cameras")
+        return self
+
+
+class RetentionConfig(Section):
+    """How long embeddings and crops are kept (None = forever) and whether crops are stored at all."""
+
+    embedding_ttl_s: float | None = Field(None, gt=0.0)
+    crop_ttl_s: float | None = Field(None, gt=0.0)
+    store_crops: bool = True
+
+
+class IdentityConfig(Section):
+    """Online matching gate and switch rule, offline clustering threshold, site and retention."""
+
+    gate: float = Field(0.35, gt=0.0, le=2.0)  # max cosine distance to join an existing identity
+    switch_margin: float = Field(0.1, ge=0.0)  # an assigned tracklet moves only if another id is this much closer
+    max_exemplars: int = Field(8, ge=1)
+    transit_penalty: float = Field(0.5, ge=0.0)  # added to the distance when a transit is slower than max_s
+    offline_threshold: float = Field(0.35, gt=0.0, le=2.0)  # average-linkage stop distance
+    time_tolerance_s: float = Field(0.0, ge=0.0)  # overlaps shorter than this are not "at the same time"
+    site: SiteConfig = Field(default_factory=SiteConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)

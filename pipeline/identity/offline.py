@@ -1,0 +1,52 @@
+"""Offline pass over a store: cluster every tracklet with embeddings and rewrite global ids.
+
+Cluster labels are mapped back to the online ids they overlap most (Hungarian on shared tracklets), so an id
+a user already saw survives when the clustering agrees with it; clusters with no online counterpart get
+fresh ids above the largest one in use. Each change is recorded as an ``offline`` event.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from streid.pipeline.identity.cluster import cluster_tracklets
+from streid.pipeline.identity.constraints import Constraints
+from streid.pipeline.identity.records import TrackletObs
+from streid.pipeline.identity.store import Store
+
+
+def keep_online_ids(labels: np.ndarray, online: list[int | None]) -> np.ndarray:
+    """Global id per tracklet: cluster labels renamed to the best-overlapping online ids."""
+    known = sorted({g for g in online if g is not None})
+    k = int(labels.max()) + 1 if len(labels) else 0
+    overlap = np.zeros((k, len(known)))
+    col = {g: i for i, g in enumerate(known)}
+    for lab, g in zip(labels, online, strict=True):
+        if g is not None:
+            overlap[lab, col[g]] += 1
+    name = {}
+    if known and k:
+        for r, c in zip(*linear_sum_assignment(-overlap), strict=True):
+            if overlap[r, c] > 0:
+                name[int(r)] = known[c]
+    nxt = (max(known) if known else 0) + 1
+    for lab in range(k):
+        if lab not in name:
+            name[lab], nxt = nxt, nxt + 1
+    return np.array([name[int(lab)] for lab in labels], np.int64)
+
+
+def relabel_store(
+    store: Store, constraints: Constraints | None = None, threshold: float = 0.35
+) -> dict[tuple[str, int], int]:
+    """Cluster the store's tracklets and write the changed ids; returns the full key -> global id map."""
+    rows = [t for t in store.tracklets() if t.embedding is not None]
+    obs = [TrackletObs(t.camera, t.track_id, t.t_start, t.t_end, t.embedding) for t in rows]
+    labels = cluster_tracklets(obs, constraints, threshold)
+    gids = keep_online_ids(labels, [t.global_id for t in rows])
+    result = {(t.camera, t.track_id): int(g) for t, g in zip(rows, gids, strict=True)}
+    changed = {k: g for t, (k, g) in zip(rows, result.items(), strict=True) if t.global_id != g}
+    if changed:
+        store.set_global_ids(changed, "offline")
+    return result

@@ -1,0 +1,65 @@
+"""Input and output records of the identity stage: one observed tracklet, one explained decision.
+
+``streid.records.Tracklet`` carries crops and frame indices, not times in seconds; the matcher needs only
+camera, local track id, time span and embedding, so the pipeline feeds it through :func:`from_tracklet`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from streid.records import Tracklet
+
+
+@dataclass
+class TrackletObs:
+    """What the matcher sees of a tracklet: where, when (seconds, site clock) and its L2-normalised embedding."""
+
+    camera: str
+    track_id: int
+    t_start: float
+    t_end: float
+    embedding: np.ndarray  # float32 (D,)
+
+    def __post_init__(self) -> None:
+        self.track_id, self.t_start, self.t_end = int(self.track_id), float(self.t_start), float(self.t_end)
+        self.embedding = np.asarray(self.embedding, np.float32).reshape(-1)
+        if self.t_end < self.t_start:
+            raise ValueError(f"tracklet {self.camera}:{self.track_id}: t_end {self.t_end} < t_start {self.t_start}")
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.camera, self.track_id)
+
+
+def from_tracklet(tracklet: Tracklet, t_offset: float = 0.0) -> TrackletObs:
+    """Adapt a pipeline Tracklet (pts in seconds per crop); ``t_offset`` maps a camera's clock to the site clock."""
+    if tracklet.embedding is None:
+        raise ValueError(f"tracklet {tracklet.camera}:{tracklet.track_id} has no embedding yet")
+    pts = np.asarray(tracklet.pts, np.float64)
+    return TrackletObs(tracklet.camera, int(tracklet.track_id), float(pts.min()) + t_offset,
+                       float(pts.max()) + t_offset, normalise(tracklet.embedding))
+
+
+def normalise(x: np.ndarray) -> np.ndarray:
+    """L2-normalise the last axis (float32); zero vectors stay zero."""
+    x = np.asarray(x, np.float32)
+    n = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.maximum(n, 1e-12)
+
+
+@dataclass
+class Decision:
+    """Why a tracklet got its global id: the distance to it and to the best other candidate."""
+
+    camera: str
+    track_id: int
+    global_id: int
+    kind: str  # "new" | "match" | "refine" | "switch"
+    distance: float | None  # cosine distance to the chosen identity (None for a new identity with no candidate)
+    runner_up_id: int | None
+    runner_up_distance: float | None
+    t_start: float
+    t_end: float

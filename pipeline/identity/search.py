@@ -1,0 +1,102 @@
+"""Search a store: which identities look like these images, or like this stored tracklet?
+
+An identity's score is its closest tracklet's cosine distance to the query (mean over query embeddings when
+several images are given). Image queries need the embedder the store was filled with (``meta.embedder``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from streid.pipeline.identity.records import normalise
+from streid.pipeline.identity.store import SqliteStore, StoredTracklet
+
+
+@dataclass
+class Hit:
+    """One ranked identity: its distance, and where and when it was seen."""
+
+    global_id: int
+    distance: float
+    cameras: dict[str, tuple[float, float]]  # camera -> (first seen, last seen) seconds
+    tracklets: int
+    best_tracklet: int
+
+
+def rank(store: SqliteStore, query: np.ndarray, top: int = 10, exclude: int | None = None) -> list[Hit]:
+    """Identities ranked by distance to ``query`` (Q, D) embeddings; tracklet ``exclude`` is left out."""
+    rows = [t for t in store.tracklets() if t.global_id is not None and t.id != exclude]
+    with_emb = [t for t in rows if t.embedding is not None]
+    if not with_emb:
+        return []
+    q = normalise(np.atleast_2d(query))
+    gal = normalise(np.stack([t.embedding for t in with_emb]))
+    if gal.shape[1] != q.shape[1]:
+        raise ValueError(f"query has dimension {q.shape[1]}, store embeddings have {gal.shape[1]}")
+    dist = (1.0 - q @ gal.T).mean(axis=0)
+    best: dict[int, tuple[float, int]] = {}
+    for t, d in zip(with_emb, dist, strict=True):
+        if t.global_id not in best or d < best[t.global_id][0]:
+            best[t.global_id] = (float(d), t.id)
+    hits = []
+    for gid, (d, tid) in sorted(best.items(), key=lambda kv: (kv[1][0], kv[0]))[:top]:
+        members = [t for t in rows if t.global_id == gid]
+        hits.append(Hit(gid, d, _spans(members), len(members), tid))
+    return hits
+
+
+def _spans(members: list[StoredTracklet]) -> dict[str, tuple[float, float]]:
+    out: dict[str, tuple[float, float]] = {}
+    for t in members:
+        a, b = out.get(t.camera, (t.t_start, t.t_end))
+        out[t.camera] = (min(a, t.t_start), max(b, t.t_end))
+    return out
+
+
+def tracklet_query(store: SqliteStore, spec: str) -> tuple[np.ndarray, int]:
+    """Embedding and row id of a stored tracklet given as a row id (``17``) or ``camera:track_id``."""
+    rows = store.tracklets()
+    if ":" in spec:
+        cam, _, tid = spec.rpartition(":")
+        match = [t for t in rows if t.camera == cam and str(t.track_id) == tid]
+    else:
+        match = [t for t in rows if str(t.id) == spec]
+    if not match:
+        raise ValueError(f"{store.path}: no tracklet {spec!r} (give a row id or camera:track_id)")
+    if match[0].embedding is None:
+        raise ValueError(f"{store.path}: tracklet {spec!r} has no embedding (expired by retention)")
+    return match[0].embedding[None], match[0].id
+
+
+def image_query(store: SqliteStore, images: list[Path], embedder_path: Path | None = None,
+                embedder: Any = None) -> np.ndarray:
+    """Embed each image as a still clip (the image repeated L times) with the store's embedder.
+
+    ``embedder`` (an object with ``embed`` and ``meta``) skips loading, for callers that hold one already.
+    """
+    import cv2
+
+    if embedder is None:
+        recorded = store.get_meta("embedder")
+        path = embedder_path or (Path(recorded) if recorded else None)
+        if path is None:
+            raise ValueError(f"{store.path}: the store records no embedder; pass --embedder")
+        if not path.exists():
+            raise ValueError(f"embedder {path} not found (recorded in {store.path}); pass --embedder")
+        try:
+            from streid.pipeline.embedder import load_embedder
+        except ModuleNotFoundError as exc:
+            raise ValueError(f"image queries need the embedder backends, which are missing: {exc}") from None
+        embedder = load_embedder(path)
+    seq, h, w = int(embedder.meta["seq_len"]), int(embedder.meta["height"]), int(embedder.meta["width"])
+    clips = []
+    for image in images:
+        img = cv2.imread(str(image), cv2.IMREAD_COLOR)
+        if img is None:
+            raise ValueError(f"{image}: not a readable image")
+        clips.append(np.repeat(cv2.resize(img, (w, h))[None], seq, axis=0))
+    return np.asarray(embedder.embed(np.stack(clips)), np.float32)

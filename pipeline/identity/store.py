@@ -1,0 +1,209 @@
+"""Embedded identity store: SQLite (WAL) for tracklets, identities, decisions, embeddings and crops.
+
+Why SQLite blobs for vectors: one file, one transaction covers a tracklet and its vector, and WAL mode makes
+each committed transaction durable against a killed process (a power cut loses at most the last commits
+with ``synchronous=NORMAL``) while never leaving a half-written record. :class:`Store` is the interface the
+matcher and search use, so a server-backed store can replace :class:`SqliteStore` later.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from streid.pipeline.identity.records import Decision, TrackletObs
+
+STORE_FILE = "identities.sqlite"
+SCHEMA_VERSION = "1"
+
+
+@dataclass
+class StoredTracklet:
+    """A tracklet row as read back; ``embedding`` is None once its TTL expired."""
+
+    id: int
+    camera: str
+    track_id: int
+    t_start: float
+    t_end: float
+    global_id: int | None
+    embedding: np.ndarray | None
+
+
+class Store(ABC):
+    """What the identity stage needs from a store; implementations must make each call atomic."""
+
+    @abstractmethod
+    def put_tracklets(self, tracklets: list[TrackletObs], crops: list[np.ndarray | None] | None = None) -> list[int]:
+        """Insert or refresh tracklets (keyed by camera and local track id); returns their row ids."""
+
+    @abstractmethod
+    def put_decisions(self, decisions: list[Decision]) -> None:
+        """Record decisions and set each tracklet's global id."""
+
+    @abstractmethod
+    def set_global_ids(self, assignment: dict[tuple[str, int], int], source: str) -> None:
+        """Bulk (re)assignment, e.g. by offline clustering; recorded as events of ``source``."""
+
+    @abstractmethod
+    def tracklets(self, with_embeddings: bool = True) -> list[StoredTracklet]:
+        """Every tracklet, ordered by row id."""
+
+    @abstractmethod
+    def get_meta(self, key: str) -> str | None: ...
+
+    @abstractmethod
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    @abstractmethod
+    def purge(self, now: float | None = None) -> tuple[int, int]:
+        """Drop embeddings and crops past their TTL; returns (embeddings dropped, crops dropped)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tracklets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, camera TEXT NOT NULL, track_id INTEGER NOT NULL,
+    t_start REAL NOT NULL, t_end REAL NOT NULL, global_id INTEGER, written REAL NOT NULL,
+    dim INTEGER, embedding BLOB, UNIQUE (camera, track_id));
+CREATE TABLE IF NOT EXISTS crops (
+    tracklet INTEGER NOT NULL REFERENCES tracklets(id), written REAL NOT NULL,
+    shape TEXT NOT NULL, pixels BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, written REAL NOT NULL, kind TEXT NOT NULL, camera TEXT NOT NULL,
+    track_id INTEGER NOT NULL, global_id INTEGER NOT NULL, distance REAL, runner_up_id INTEGER,
+    runner_up_distance REAL, t_start REAL, t_end REAL);
+CREATE INDEX IF NOT EXISTS tracklets_gid ON tracklets(global_id);
+CREATE INDEX IF NOT EXISTS crops_tracklet ON crops(tracklet);
+"""
+
+
+class SqliteStore(Store):
+    """The default store: ``DIR/identities.sqlite``; ``clock`` is injectable so TTL can be tested."""
+
+    def __init__(self, directory: str | Path, embedding_ttl_s: float | None = None, crop_ttl_s: float | None = None,
+                 store_crops: bool = True, clock: Callable[[], float] | None = None) -> None:
+        self.path = Path(directory) / STORE_FILE
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.embedding_ttl_s, self.crop_ttl_s, self.store_crops = embedding_ttl_s, crop_ttl_s, store_crops
+        self.clock = clock or time.time
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(f"{self.path}: not a usable identity store ({exc})") from None
+        version = self.get_meta("schema_version")
+        if version is None:
+            self.set_meta("schema_version", SCHEMA_VERSION)
+        elif version != SCHEMA_VERSION:
+            raise ValueError(f"{self.path}: schema version {version}, this code reads {SCHEMA_VERSION}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All-or-nothing: BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def put_tracklets(self, tracklets: list[TrackletObs], crops: list[np.ndarray | None] | None = None) -> list[int]:
+        now = self.clock()
+        ids: list[int] = []
+        with self.transaction() as db:
+            for i, t in enumerate(tracklets):
+                emb = np.ascontiguousarray(t.embedding, np.float32)
+                db.execute(
+                    "INSERT INTO tracklets (camera, track_id, t_start, t_end, written, dim, embedding)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (camera, track_id) DO UPDATE SET"
+                    " t_start = min(t_start, excluded.t_start), t_end = max(t_end, excluded.t_end),"
+                    " written = excluded.written, dim = excluded.dim, embedding = excluded.embedding",
+                    (t.camera, t.track_id, t.t_start, t.t_end, now, emb.size, emb.tobytes()))
+                row = db.execute("SELECT id FROM tracklets WHERE camera = ? AND track_id = ?",
+                                 (t.camera, t.track_id)).fetchone()[0]
+                ids.append(int(row))
+                crop = crops[i] if crops is not None else None
+                if self.store_crops and crop is not None:
+                    arr = np.ascontiguousarray(crop, np.uint8)
+                    db.execute("INSERT INTO crops (tracklet, written, shape, pixels) VALUES (?, ?, ?, ?)",
+                               (row, now, ",".join(map(str, arr.shape)), arr.tobytes()))
+        return ids
+
+    def put_decisions(self, decisions: list[Decision]) -> None:
+        now = self.clock()
+        with self.transaction() as db:
+            for d in decisions:
+                db.execute(
+                    "INSERT INTO events (written, kind, camera, track_id, global_id, distance, runner_up_id,"
+                    " runner_up_distance, t_start, t_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (now, d.kind, d.camera, d.track_id, d.global_id, d.distance, d.runner_up_id,
+                     d.runner_up_distance, d.t_start, d.t_end))
+                db.execute("UPDATE tracklets SET global_id = ? WHERE camera = ? AND track_id = ?",
+                           (d.global_id, d.camera, d.track_id))
+
+    def set_global_ids(self, assignment: dict[tuple[str, int], int], source: str) -> None:
+        now = self.clock()
+        with self.transaction() as db:
+            for (camera, track_id), gid in assignment.items():
+                db.execute("UPDATE tracklets SET global_id = ? WHERE camera = ? AND track_id = ?",
+                           (gid, camera, track_id))
+                db.execute("INSERT INTO events (written, kind, camera, track_id, global_id) VALUES (?, ?, ?, ?, ?)",
+                           (now, source, camera, track_id, gid))
+
+    def tracklets(self, with_embeddings: bool = True) -> list[StoredTracklet]:
+        cols = "id, camera, track_id, t_start, t_end, global_id, dim, " + ("embedding" if with_embeddings else "NULL")
+        out = []
+        for rid, cam, tid, t0, t1, gid, dim, blob in self.db.execute(f"SELECT {cols} FROM tracklets ORDER BY id"):
+            emb = None
+            if blob is not None:
+                emb = np.frombuffer(blob, np.float32)
+                if emb.size != dim:
+                    raise ValueError(f"{self.path}: tracklet {rid} embedding has {emb.size} values, header says {dim}")
+            out.append(StoredTracklet(rid, cam, tid, t0, t1, gid, emb))
+        return out
+
+    def crops(self, tracklet_id: int) -> list[np.ndarray]:
+        rows = self.db.execute("SELECT shape, pixels FROM crops WHERE tracklet = ?", (tracklet_id,))
+        return [np.frombuffer(px, np.uint8).reshape(tuple(int(s) for s in shape.split(","))) for shape, px in rows]
+
+    def events(self) -> list[dict]:
+        cur = self.db.execute("SELECT * FROM events ORDER BY id")
+        names = [c[0] for c in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
+                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def purge(self, now: float | None = None) -> tuple[int, int]:
+        now = self.clock() if now is None else now
+        dropped_emb = dropped_crops = 0
+        with self.transaction() as db:
+            if self.embedding_ttl_s is not None:
+                dropped_emb = db.execute("UPDATE tracklets SET embedding = NULL WHERE embedding IS NOT NULL"
+                                         " AND written < ?", (now - self.embedding_ttl_s,)).rowcount
+            if self.crop_ttl_s is not None:
+                dropped_crops = db.execute("DELETE FROM crops WHERE written < ?", (now - self.crop_ttl_s,)).rowcount
+        return dropped_emb, dropped_crops
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,260 @@
+"""``streid run``: N cameras through decode -> detect (batched) -> track -> tracklets -> embed -> sinks.
+
+Offline mode takes exactly one frame from every camera that still has frames per step, in camera order,
+so the detector batch, the tracker input and the event order are the same on every run. Live mode takes
+the newest frame of every camera that has one and never waits for a slow camera. SIGINT/SIGTERM (or the
+``stop`` event) end the loop; shutdown always flushes the tracklet buffers (``end`` events), the pending
+embeddings, the annotated videos and the metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from streid.pipeline.config import PipelineSection
+from streid.pipeline.detector import Detector, MOTDetFileDetector, YoloDetector
+from streid.pipeline.embedding import EmbedBatcher, Embedder
+from streid.pipeline.events import EventWriter, source_event, tracklet_event
+from streid.pipeline.metrics import Metrics, PrometheusExporter, format_summary
+from streid.pipeline.motfile import MotWriter
+from streid.pipeline.sources import CameraSource
+from streid.pipeline.tracker import CameraTrackers
+from streid.pipeline.tracklets import GateParams, TrackletBuffer
+from streid.records import Frame, Tracklet
+
+log = logging.getLogger(__name__)
+
+IDLE_S = 0.005  # live: how long to sleep when no camera has a new frame
+
+
+@dataclass
+class RunResult:
+    summary: dict[str, Any]
+    events_path: Path | None
+    videos: dict[str, Path]
+    metrics_path: Path
+    interrupted: bool
+
+
+def build_detector(cfg: PipelineSection) -> Detector:
+    d = cfg.detector
+    if d.kind == "motdet":
+        return MOTDetFileDetector({c.name: c.det_file for c in cfg.cameras}, min_conf=d.min_conf)
+    return YoloDetector(d.weights, imgsz=d.imgsz, conf=d.conf, iou=d.iou, device=d.device, half=d.half)
+
+
+def load_configured_embedder(cfg: PipelineSection) -> Embedder | None:
+    """The export stage's backend for ``embedder.path`` (None when no path is set)."""
+    if not cfg.embedder.path:
+        return None
+    if not Path(cfg.embedder.path).exists():
+        raise FileNotFoundError(f"pipeline.embedder.path: re-id artifact not found: {cfg.embedder.path}")
+    try:
+        from streid.pipeline.embedder import load_embedder  # the export stage's backends
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(f"pipeline.embedder.path is set but the embedder backends are missing: {exc}") from exc
+    return load_embedder(cfg.embedder.path)
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``stop`` (main thread only; elsewhere the caller owns ``stop``)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum: int, _frame: Any) -> None:
+        log.warning("signal %s: shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    for s in previous:
+        signal.signal(s, handler)
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+class Runner:
+    """Owns the sources, stages and sinks of one run; ``run()`` returns when all cameras ended or on stop."""
+
+    def __init__(self, cfg: PipelineSection, *, detector: Detector | None = None, embedder: Embedder | None = None,
+                 stop: threading.Event | None = None, progress: bool = False) -> None:
+        if not cfg.cameras:
+            raise ValueError("pipeline.cameras is empty: nothing to run")
+        self.cfg = cfg
+        self.live = cfg.mode == "live"
+        self.stop = stop or threading.Event()
+        self.progress = progress
+        self.out = Path(cfg.output.dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.detector = detector if detector is not None else build_detector(cfg)
+        warmup = getattr(self.detector, "warmup", None)
+        if warmup is not None:
+            warmup()  # so the first frames' latency (and the metrics) do not carry the model's set-up
+        self.embedder = embedder if embedder is not None else load_configured_embedder(cfg)
+        t = cfg.tracklets
+        seq_len, crop_h, crop_w = t.seq_len, t.crop_height, t.crop_width
+        if self.embedder is not None:  # the artifact's metadata decides the clip shape
+            meta = self.embedder.meta
+            seq_len, crop_h, crop_w = int(meta["seq_len"]), int(meta["height"]), int(meta["width"])
+        gate = GateParams(t.min_height, t.min_width, t.min_aspect, t.max_aspect, t.min_conf, t.edge_margin,
+                          t.max_overlap)
+        self.buffers = {c.name: TrackletBuffer(c.name, seq_len, crop_h, crop_w, gate, t.max_crops, t.update_every,
+                                               t.lost_frames, t.min_gap) for c in cfg.cameras}
+        self.trackers = CameraTrackers(cfg.tracker.name, cfg.tracker.frame_rate, cfg.tracker.lost_track_buffer,
+                                       dict(cfg.tracker.params))
+        self.batcher = EmbedBatcher(self.embedder, cfg.embedder.max_batch,
+                                    cfg.embedder.max_wait_ms / 1000 if self.live else 0.0)
+        self.events = EventWriter(self.out / "events.jsonl" if cfg.output.events else None)
+        self.metrics = Metrics()
+        self.videos: dict[str, Any] = {}
+        self.mot = {c.name: MotWriter(self.out / f"{c.name}.txt") for c in cfg.cameras} if cfg.output.mot else {}
+        self.last_pts: dict[str, float] = {}
+        live = cfg.live
+        self.sources = [
+            CameraSource(c, width=cfg.width, height=cfg.height, live=self.live, hardware=cfg.hardware == "auto",
+                         queue_size=live.queue_size, stall_timeout_s=live.stall_timeout_s,
+                         connect_timeout_s=live.connect_timeout_s, backoff_initial_s=live.backoff_initial_s,
+                         backoff_max_s=live.backoff_max_s, max_retries=live.max_retries, max_frames=cfg.max_frames,
+                         on_event=lambda e: self.events.write(source_event(e)))
+            for c in cfg.cameras
+        ]
+
+    def run(self) -> RunResult:
+        prom = None
+        if self.live and self.cfg.output.metrics_port:
+            prom = PrometheusExporter(self.cfg.output.metrics_host, self.cfg.output.metrics_port)
+            self.metrics.prometheus = prom
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(desc="frames", unit="f")
+        for src in self.sources:
+            src.start()
+        active = list(self.sources)
+        try:
+            with stop_on_signals(self.stop):
+                while active and not self.stop.is_set():
+                    frames = self._collect(active)
+                    for src in [s for s in active if s.finished]:
+                        active.remove(src)
+                        self.events.write({"type": "camera_end", "camera": src.name, "time": time.time(),
+                                           "frames": src.frames_in})
+                    if not frames:
+                        if self.live:
+                            time.sleep(IDLE_S)
+                        continue
+                    self._step(frames)
+                    if bar is not None:
+                        bar.update(len(frames))
+        finally:
+            result = self._shutdown(prom)
+            if bar is not None:
+                bar.close()
+        return result
+
+    def _collect(self, active: list[CameraSource]) -> list[Frame]:
+        frames = []
+        for src in active:
+            if self.live:
+                frame = src.read(timeout=None)
+            else:  # offline: wait for this camera's next frame unless it has ended
+                frame = None
+                while frame is None and not src.finished and not self.stop.is_set():
+                    frame = src.read(timeout=0.1)
+            if frame is not None:
+                frames.append(frame)
+        return frames
+
+    def _step(self, frames: list[Frame]) -> None:
+        now = time.monotonic()
+        with self.metrics.stage("detect"):
+            detections = self.detector.detect(frames)
+        for frame, dets in zip(frames, detections, strict=True):
+            timestamp = None
+            if self.live:  # capture times tell the motion model how many frames were dropped
+                timestamp = frame.pts
+                if frame.pts < self.last_pts.get(frame.camera, float("-inf")):  # stream restarted (reconnect)
+                    self.batcher.add(self.buffers[frame.camera].flush())
+                    self.trackers.reset(frame.camera)
+                self.last_pts[frame.camera] = frame.pts
+            with self.metrics.stage("track"):
+                tracked = self.trackers.update(frame.camera, dets, timestamp)
+            with self.metrics.stage("tracklets"):
+                self.batcher.add(self.buffers[frame.camera].update(frame, tracked))
+            if self.mot:
+                self.mot[frame.camera].write(frame.index, tracked)
+            if self.cfg.output.video:
+                with self.metrics.stage("annotate"):
+                    self._video(frame.camera).write(frame.image, tracked)
+            self.metrics.frame_done(frame.camera, now - frame.arrival)
+        with self.metrics.stage("embed"):
+            self._publish(self.batcher.poll())
+        for src in self.sources:
+            self.metrics.set_source_counts(src.name, src.frames_in, src.dropped)
+
+    def _video(self, camera: str) -> Any:
+        video = self.videos.get(camera)
+        if video is None:
+            from streid.pipeline.annotate import AnnotatedVideo
+
+            fps = self.cfg.output.video_fps or next(s.fps for s in self.sources if s.name == camera) or 30.0
+            video = self.videos[camera] = AnnotatedVideo(self.out / f"{camera}.mp4", fps, self.cfg.output.trail_length)
+        return video
+
+    def _publish(self, tracklets: list[Tracklet]) -> None:
+        inline = self.cfg.output.embeddings == "inline"
+        for t in tracklets:
+            self.events.write(tracklet_event(t, t.last_frame, inline))
+
+    def _shutdown(self, prom: PrometheusExporter | None) -> RunResult:
+        """Stop cameras, end every live track, embed what is pending, finalise videos and metrics."""
+        for src in self.sources:
+            src.close()
+        for buf in self.buffers.values():
+            self.batcher.add(buf.flush())
+        pending = list(self.batcher.pending)
+        try:
+            ready = self.batcher.poll(force=True)
+        except Exception as exc:  # a failing embedder must not cost the end events and the files below
+            log.error("embedding the last %d tracklets failed: %s; publishing them without embeddings",
+                      len(pending), exc)
+            ready = pending
+        self._publish(ready)
+        videos: dict[str, Path] = {}
+        for camera, video in self.videos.items():
+            try:
+                path = video.close()
+            except RuntimeError as exc:
+                log.error("camera %s: annotated video not finalised: %s", camera, exc)
+                continue
+            if path is not None:
+                videos[camera] = path
+        for writer in self.mot.values():
+            writer.close()
+        for src in self.sources:
+            self.metrics.set_source_counts(src.name, src.frames_in, src.dropped)
+        self.events.close()
+        if prom is not None:
+            prom.close()
+        metrics_path = self.out / "metrics.json"
+        summary = self.metrics.write_json(metrics_path)
+        log.debug("pipeline summary\n%s", format_summary(summary))
+        return RunResult(summary, self.events.path, videos, metrics_path, self.stop.is_set())
+
+
+def run_pipeline(cfg: PipelineSection, **kwargs: Any) -> RunResult:
+    """Build a Runner for a validated ``pipeline:`` section and run it to the end (or to a signal)."""
+    return Runner(cfg, **kwargs).run()

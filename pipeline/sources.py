@@ -1,0 +1,318 @@
+"""One GStreamer pipeline per camera, decoded to BGR frames on a bounded queue.
+
+A reader thread pulls samples from the ``appsink`` (the GStreamer side stays thin: copy the buffer
+into a :class:`~streid.records.Frame`, put it on the queue) and owns the camera's life cycle:
+
+- offline: ``appsink sync=false`` and a blocking ``put`` give back-pressure, so every frame arrives in
+  order; a failure (missing file, decode error) is reported once and ends the camera; EOS ends it cleanly.
+- live: a small queue that drops its oldest frame when full (counted); a stall watchdog; a failure
+  is reported and the pipeline is rebuilt after an exponential back-off, without touching other cameras.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from streid.media import gst
+from streid.pipeline.config import CameraConfig
+from streid.records import Frame
+
+log = logging.getLogger(__name__)
+
+LIVE_KINDS = ("rtsp", "usb", "csi")  # an EOS from these is a dropped camera, not the end
+POLL_S = 0.1  # how often the reader thread checks the bus, the stop flag and the watchdog
+
+
+@dataclass
+class SourceEvent:
+    """A camera's status change: ``camera_error`` (with reason) or ``camera_recovered``."""
+
+    camera: str
+    type: str
+    reason: str = ""
+    retry_in_s: float | None = None
+    time: float = 0.0
+
+
+class CameraFailure(RuntimeError):
+    """A camera pipeline could not start or stopped with an error; the message is the reason."""
+
+
+def has_element(name: str) -> bool:
+    return gst().ElementFactory.find(name) is not None
+
+
+def _uri_for(cam: CameraConfig) -> str:
+    if cam.kind == "file":
+        path = Path(cam.uri).expanduser().resolve()
+        if not path.is_file():
+            raise CameraFailure(f"file not found: {path}")
+        return gst().filename_to_uri(str(path))
+    return cam.uri
+
+
+def describe(cam: CameraConfig, width: int, height: int, live: bool, hardware: bool, queue_size: int = 1) -> str:
+    """The ``gst-launch`` description of one camera's pipeline, ending in ``appsink name=sink``."""
+    use_hw = hardware and has_element("nvvidconv")
+    size = f",width={width},height={height}" if width and height else ""
+    if cam.kind in ("file", "uri"):
+        head = f"uridecodebin uri={_uri_for(cam)}"
+    elif cam.kind == "rtsp":
+        c = cam.codec
+        decode = f"rtp{c}depay ! {c}parse ! nvv4l2decoder" if use_hw and has_element("nvv4l2decoder") else "decodebin"
+        head = f"rtspsrc location={cam.uri} protocols={cam.protocols} latency={cam.latency_ms} ! {decode}"
+    elif cam.kind == "usb":
+        head = f"v4l2src device={cam.device} ! video/x-raw,framerate={cam.capture_fps}/1"
+    elif cam.kind == "csi":
+        head = (f"nvarguscamerasrc sensor-id={cam.sensor_id} ! "
+                f"video/x-raw(memory:NVMM){size},framerate={cam.capture_fps}/1")
+        use_hw = True
+    else:  # test
+        live_flag = "true" if live else "false"
+        head = (f"videotestsrc pattern={cam.pattern} is-live={live_flag} ! "
+                f"video/x-raw,framerate={cam.capture_fps}/1{size or ',width=640,height=360'}")
+    if use_hw:
+        # nvvidconv scales in hardware and leaves NVMM memory; videoconvert only drops the alpha byte.
+        convert = f"nvvidconv ! video/x-raw,format=BGRx{size} ! videoconvert ! video/x-raw,format=BGR"
+    else:
+        convert = f"videoconvert ! videoscale ! video/x-raw,format=BGR{size}"
+    if live:
+        sink = "appsink name=sink sync=false drop=true max-buffers=1 emit-signals=false"
+    else:
+        sink = f"appsink name=sink sync=false drop=false max-buffers={max(2, queue_size)} emit-signals=false"
+    return f"{head} ! queue max-size-buffers=4 ! {convert} ! {sink}"
+
+
+def sample_to_array(sample: Any) -> tuple[np.ndarray, float | None, float]:
+    """Copy a BGR sample into a (H, W, 3) array; returns it, its pts in seconds (or None) and the fps."""
+    Gst = gst()
+    caps = sample.get_caps().get_structure(0)
+    width, height = caps.get_value("width"), caps.get_value("height")
+    ok_rate, num, den = caps.get_fraction("framerate")
+    fps = num / den if ok_rate and den and num else 0.0
+    buf = sample.get_buffer()
+    ok, info = buf.map(Gst.MapFlags.READ)
+    if not ok:
+        raise CameraFailure("cannot map buffer")
+    try:
+        stride = len(info.data) // height
+        arr = np.frombuffer(info.data, np.uint8).reshape(height, stride)[:, : width * 3]
+        image = arr.reshape(height, width, 3).copy()
+    finally:
+        buf.unmap(info)
+    pts = None if buf.pts == Gst.CLOCK_TIME_NONE else buf.pts / Gst.SECOND
+    return image, pts, fps
+
+
+class CameraSource:
+    """A camera as an object with ``start`` / ``read`` / ``close`` (and a context manager).
+
+    ``read`` returns the next Frame, or None when nothing arrived within the timeout; ``finished``
+    tells that the camera ended (EOS, frame limit, offline failure, retries exhausted or closed).
+    Status changes go to ``on_event`` (called from the reader thread; keep it thread-safe).
+    """
+
+    def __init__(
+        self,
+        cam: CameraConfig,
+        *,
+        width: int = 0,
+        height: int = 0,
+        live: bool = False,
+        hardware: bool = True,
+        queue_size: int = 2,
+        stall_timeout_s: float = 5.0,
+        connect_timeout_s: float = 10.0,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        max_retries: int = 0,
+        max_frames: int = 0,
+        on_event: Callable[[SourceEvent], None] | None = None,
+    ) -> None:
+        self.cam = cam
+        self.name = cam.name
+        self.width, self.height = width, height
+        self.live, self.hardware = live, hardware
+        self.stall_timeout_s, self.connect_timeout_s = stall_timeout_s, connect_timeout_s
+        self.backoff_initial_s, self.backoff_max_s, self.max_retries = backoff_initial_s, backoff_max_s, max_retries
+        self.max_frames = max_frames
+        self.on_event = on_event
+        self.queue: queue.Queue[Frame] = queue.Queue(maxsize=queue_size)
+        self.fps = 0.0
+        self.frames_in = 0  # frames that left GStreamer
+        self.dropped = 0  # frames dropped because the consumer was behind (live only)
+        self.failures = 0
+        self.last_error = ""
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._pipeline: Any = None
+
+    # ------------------------------------------------------------------ life cycle
+
+    def start(self) -> CameraSource:
+        if self._thread is not None:
+            raise RuntimeError(f"camera {self.name} already started")
+        self._thread = threading.Thread(target=self._run, name=f"camera-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def read(self, timeout: float | None = 0.1) -> Frame | None:
+        try:
+            return self.queue.get(timeout=timeout) if timeout else self.queue.get_nowait()
+        except queue.Empty:
+            return None
+
+    @property
+    def finished(self) -> bool:
+        """The camera will deliver no more frames and its queue is empty."""
+        return self._done.is_set() and self.queue.empty()
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        self._set_null()
+        self._done.set()
+
+    def __enter__(self) -> CameraSource:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ reader thread
+
+    def _emit(self, kind: str, reason: str = "", retry_in_s: float | None = None) -> None:
+        if kind == "camera_error":
+            log.warning("camera %s: %s%s", self.name, reason,
+                        f" (retry in {retry_in_s:.1f}s)" if retry_in_s is not None else "")
+        else:
+            log.info("camera %s: %s", self.name, kind)
+        if self.on_event is not None:
+            self.on_event(SourceEvent(self.name, kind, reason, retry_in_s, time.time()))
+
+    def _run(self) -> None:
+        try:
+            delay = self.backoff_initial_s
+            attempts = 0
+            while not self._stop.is_set():
+                try:
+                    got_frames = self._run_once()
+                    return  # EOS or frame limit or stop: the camera ended cleanly
+                except CameraFailure as exc:
+                    got_frames = getattr(exc, "got_frames", False)
+                    self.failures += 1
+                    self.last_error = str(exc)
+                    attempts = 0 if got_frames else attempts + 1
+                    if got_frames:
+                        delay = self.backoff_initial_s
+                    give_up = not self.live or (self.max_retries and attempts > self.max_retries)
+                    self._emit("camera_error", str(exc), None if give_up else delay)
+                    if give_up:
+                        return
+                    self._stop.wait(delay)
+                    delay = min(delay * 2, self.backoff_max_s)
+        finally:
+            self._set_null()
+            self._done.set()
+
+    def _set_null(self) -> None:
+        with self._lock:
+            if self._pipeline is not None:
+                self._pipeline.set_state(gst().State.NULL)
+                self._pipeline = None
+
+    def _run_once(self) -> bool:
+        """Run one pipeline until EOS / stop (returns) or failure (raises CameraFailure)."""
+        Gst = gst()
+        try:
+            desc = describe(self.cam, self.width, self.height, self.live, self.hardware, self.queue.maxsize)
+            pipeline = Gst.parse_launch(desc)
+        except CameraFailure:
+            raise
+        except Exception as exc:  # GLib.Error: a missing element or a bad description
+            raise CameraFailure(f"cannot build pipeline: {exc}") from exc
+        with self._lock:
+            self._pipeline = pipeline
+        sink = pipeline.get_by_name("sink")
+        bus = pipeline.get_bus()
+        if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
+            raise self._failure(bus, "cannot start pipeline", False)
+        got_frames = False
+        recovered_reported = self.failures == 0
+        last_frame_t = time.monotonic()
+        while not self._stop.is_set():
+            sample = sink.emit("try-pull-sample", int(POLL_S * Gst.SECOND))
+            msg = bus.pop_filtered(Gst.MessageType.ERROR)
+            if msg is not None:
+                raise self._failure(bus, "", got_frames, msg)
+            if sample is None:
+                if sink.get_property("eos"):
+                    if self.live and self.cam.kind in LIVE_KINDS:
+                        raise self._failure(bus, "end of stream from a live source", got_frames)
+                    return got_frames
+                waited = time.monotonic() - last_frame_t
+                limit = self.stall_timeout_s if got_frames else self.connect_timeout_s
+                if waited > limit:
+                    what = "stalled" if got_frames else "no first frame"
+                    raise self._failure(bus, f"{what}: no frame for {waited:.1f}s", got_frames)
+                continue
+            image, pts, fps = sample_to_array(sample)
+            last_frame_t = time.monotonic()
+            if not got_frames:
+                got_frames = True
+                self.fps = fps or self.fps
+                if not recovered_reported:
+                    self._emit("camera_recovered")
+                    recovered_reported = True
+            frame = Frame(self.name, pts if pts is not None else time.time(), self.frames_in, image, last_frame_t)
+            self.frames_in += 1
+            self._put(frame)
+            if self.max_frames and self.frames_in >= self.max_frames:
+                return got_frames
+        return got_frames
+
+    def _failure(self, bus: Any, fallback: str, got_frames: bool, msg: Any = None) -> CameraFailure:
+        Gst = gst()
+        msg = msg if msg is not None else bus.pop_filtered(Gst.MessageType.ERROR)
+        if msg is not None:
+            err, debug = msg.parse_error()
+            reason = f"{msg.src.get_name()}: {err.message}"
+            if debug and "No such file" in debug:
+                reason += " (no such file)"
+        else:
+            reason = fallback
+        self._set_null()
+        exc = CameraFailure(reason)
+        exc.got_frames = got_frames  # type: ignore[attr-defined]
+        return exc
+
+    def _put(self, frame: Frame) -> None:
+        if self.live:
+            while True:
+                try:
+                    self.queue.put_nowait(frame)
+                    return
+                except queue.Full:
+                    with contextlib.suppress(queue.Empty):
+                        self.queue.get_nowait()  # the oldest frame is stale: drop it
+                        self.dropped += 1
+        else:
+            while not self._stop.is_set():
+                try:
+                    self.queue.put(frame, timeout=POLL_S)  # back-pressure: wait for the consumer
+                    return
+                except queue.Full:
+                    continue

@@ -1,0 +1,52 @@
+"""One multi-object tracker per camera (Roboflow ``trackers``); streams never share state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from streid.records import Detections
+
+
+def tracker_factories() -> dict[str, Callable[..., Any]]:
+    """Selectable trackers by name (imported on use)."""
+    import trackers
+
+    return {"bytetrack": trackers.ByteTrackTracker, "sort": trackers.SORTTracker, "ocsort": trackers.OCSORTTracker}
+
+
+class CameraTrackers:
+    """``update(camera, detections)`` -> detections with ``tracker_id``; a new camera gets a fresh tracker."""
+
+    def __init__(self, name: str = "bytetrack", frame_rate: float = 30.0, lost_track_buffer: int = 30,
+                 params: dict[str, Any] | None = None) -> None:
+        factories = tracker_factories()
+        if name not in factories:
+            raise ValueError(f"unknown tracker '{name}' (choices: {', '.join(factories)})")
+        self.factory = factories[name]
+        self.kwargs = {"frame_rate": frame_rate, "lost_track_buffer": lost_track_buffer, **(params or {})}
+        self.trackers: dict[str, Any] = {}
+        self.next_id: dict[str, int] = {}  # ids stay unique per camera across resets (reconnects)
+        self.offset: dict[str, int] = {}
+
+    def update(self, camera: str, detections: Detections, timestamp: float | None = None) -> Detections:
+        """Track one frame; ``timestamp`` (capture time, s) lets the motion model see dropped frames (live)."""
+        tracker = self.trackers.get(camera)
+        if tracker is None:
+            tracker = self.trackers[camera] = self.factory(**self.kwargs)
+        out = Detections.from_supervision(tracker.update(detections.to_supervision(), timestamp=timestamp))
+        if out.tracker_id is None:
+            out.tracker_id = np.full(len(out), -1, np.int64)
+        out = out.select(out.tracker_id >= 0)  # -1 = not (yet) a confirmed track
+        out.tracker_id = out.tracker_id + self.offset.get(camera, 0)
+        if len(out):
+            self.next_id[camera] = max(self.next_id.get(camera, 0), int(out.tracker_id.max()) + 1)
+        return out
+
+    def reset(self, camera: str | None = None) -> None:
+        """Forget one camera's tracks (after a reconnect) or every camera's."""
+        for cam in list(self.trackers) if camera is None else [camera]:
+            self.trackers.pop(cam, None)
+            self.offset[cam] = self.next_id.get(cam, 0)

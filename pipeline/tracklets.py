@@ -1,0 +1,172 @@
+"""Tracklet buffer: per local track, keep good crops spread over time and emit L-frame tracklets.
+
+A crop is kept only if its box passes the quality gate (:func:`quality_mask`): big enough, a person-like
+aspect, confident, not cut by the frame edge, and little overlap (IoA) with the other boxes of the frame,
+since an occluded crop carries someone else's appearance. Kept crops are thinned so that they stay spread
+over the track's lifetime (the interior crop whose neighbours are closest in time goes first) and at most
+``max_crops`` are held per track. A track emits ``start`` when it first has L good crops, ``update`` every
+``update_every`` frames while it gained crops, and ``end`` once it was unseen for ``lost_frames`` frames or
+at :meth:`TrackletBuffer.flush`. Finished tracks are dropped, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from streid.records import Detections, Frame, Tracklet, TrackletState
+
+
+@dataclass
+class GateParams:
+    min_height: float = 48.0
+    min_width: float = 16.0
+    min_aspect: float = 0.2
+    max_aspect: float = 1.0
+    min_conf: float = 0.3
+    edge_margin: float = 2.0
+    max_overlap: float = 0.3
+
+
+def max_ioa(xyxy: np.ndarray) -> np.ndarray:
+    """For each box, the largest fraction of its own area covered by any other box of the set."""
+    n = len(xyxy)
+    if n < 2:
+        return np.zeros(n, np.float32)
+    x1 = np.maximum(xyxy[:, None, 0], xyxy[None, :, 0])
+    y1 = np.maximum(xyxy[:, None, 1], xyxy[None, :, 1])
+    x2 = np.minimum(xyxy[:, None, 2], xyxy[None, :, 2])
+    y2 = np.minimum(xyxy[:, None, 3], xyxy[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = np.clip((xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1]), 1e-6, None)
+    ioa = inter / area[:, None]
+    np.fill_diagonal(ioa, 0.0)
+    return ioa.max(axis=1).astype(np.float32)
+
+
+def quality_mask(dets: Detections, width: int, height: int, gate: GateParams) -> np.ndarray:
+    """Boolean (N,): which boxes are good enough to be a re-id crop."""
+    b = dets.xyxy
+    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    aspect = w / np.clip(h, 1e-6, None)
+    m = gate.edge_margin
+    inside = (b[:, 0] >= m) & (b[:, 1] >= m) & (b[:, 2] <= width - m) & (b[:, 3] <= height - m)
+    return (
+        (h >= gate.min_height) & (w >= gate.min_width)
+        & (aspect >= gate.min_aspect) & (aspect <= gate.max_aspect)
+        & (dets.confidence >= gate.min_conf) & inside
+        & (max_ioa(b) <= gate.max_overlap)
+    )
+
+
+def spread_indices(n: int, k: int) -> np.ndarray:
+    """k indices out of n spread evenly from first to last (n >= k)."""
+    return np.unique(np.linspace(0, n - 1, k).round().astype(np.int64)) if k > 1 else np.array([n - 1])
+
+
+def thin(frames: list[int], cap: int) -> list[int]:
+    """Positions to keep so that at most ``cap`` remain, dropping the most crowded interior ones first."""
+    keep = list(range(len(frames)))
+    while len(keep) > cap:
+        if cap < 2:
+            return keep[-cap:]
+        gaps = [frames[keep[i + 1]] - frames[keep[i - 1]] for i in range(1, len(keep) - 1)]
+        del keep[1 + int(np.argmin(gaps))]
+    return keep
+
+
+def crop(image: np.ndarray, box: np.ndarray, height: int, width: int) -> np.ndarray:
+    import cv2
+
+    h, w = image.shape[:2]
+    x1, y1 = int(max(0, np.floor(box[0]))), int(max(0, np.floor(box[1])))
+    x2, y2 = int(min(w, np.ceil(box[2]))), int(min(h, np.ceil(box[3])))
+    patch = image[y1:max(y2, y1 + 1), x1:max(x2, x1 + 1)]
+    return cv2.resize(patch, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+@dataclass
+class _Track:
+    first_frame: int
+    last_seen: int
+    frames: list[int] = field(default_factory=list)
+    pts: list[float] = field(default_factory=list)
+    boxes: list[np.ndarray] = field(default_factory=list)
+    crops: list[np.ndarray] = field(default_factory=list)
+    started: bool = False
+    last_emit: int = -1
+    changed: bool = False
+
+
+class TrackletBuffer:
+    """Crops per local track of one camera; ``update`` per frame returns the tracklets to emit."""
+
+    def __init__(self, camera: str, seq_len: int = 8, crop_height: int = 256, crop_width: int = 128,
+                 gate: GateParams | None = None, max_crops: int = 32, update_every: int = 30,
+                 lost_frames: int = 30, min_gap: int = 1) -> None:
+        self.camera = camera
+        self.seq_len, self.crop_height, self.crop_width = seq_len, crop_height, crop_width
+        self.gate = gate or GateParams()
+        self.max_crops = max(max_crops, seq_len)
+        self.update_every, self.lost_frames, self.min_gap = update_every, lost_frames, min_gap
+        self.tracks: dict[int, _Track] = {}
+
+    def update(self, frame: Frame, dets: Detections) -> list[Tracklet]:
+        if dets.tracker_id is None:
+            raise ValueError("the tracklet buffer needs tracked detections (tracker_id)")
+        height, width = frame.image.shape[:2]
+        good = quality_mask(dets, width, height, self.gate)
+        out: list[Tracklet] = []
+        for i, tid in enumerate(dets.tracker_id.tolist()):
+            track = self.tracks.get(tid)
+            if track is None:
+                track = self.tracks[tid] = _Track(first_frame=frame.index, last_seen=frame.index)
+            track.last_seen = frame.index
+            if good[i] and (not track.frames or frame.index - track.frames[-1] >= self.min_gap):
+                self._keep(track, frame, dets.xyxy[i])
+            if not track.started and len(track.frames) >= self.seq_len:
+                out.append(self._emit(tid, track, TrackletState.START, frame.index))
+            elif track.started and track.changed and frame.index - track.last_emit >= self.update_every:
+                out.append(self._emit(tid, track, TrackletState.UPDATE, frame.index))
+        for tid in [t for t, tr in self.tracks.items() if frame.index - tr.last_seen > self.lost_frames]:
+            out.extend(self._finish(tid))
+        return out
+
+    def flush(self) -> list[Tracklet]:
+        """End every live track (stream end or shutdown)."""
+        out: list[Tracklet] = []
+        for tid in list(self.tracks):
+            out.extend(self._finish(tid))
+        return out
+
+    def reset(self) -> None:
+        self.tracks.clear()
+
+    def _keep(self, track: _Track, frame: Frame, box: np.ndarray) -> None:
+        track.frames.append(frame.index)
+        track.pts.append(frame.pts)
+        track.boxes.append(box.astype(np.float32))
+        track.crops.append(crop(frame.image, box, self.crop_height, self.crop_width))
+        track.changed = True
+        if len(track.frames) > self.max_crops:
+            keep = thin(track.frames, self.max_crops)
+            for name in ("frames", "pts", "boxes", "crops"):
+                values = getattr(track, name)
+                setattr(track, name, [values[k] for k in keep])
+
+    def _emit(self, tid: int, track: _Track, state: TrackletState, now: int) -> Tracklet:
+        idx = spread_indices(len(track.frames), self.seq_len)
+        track.started, track.changed, track.last_emit = True, False, now
+        return Tracklet(
+            camera=self.camera, track_id=int(tid), state=state,
+            frames=np.asarray([track.frames[k] for k in idx], np.int64),
+            pts=np.asarray([track.pts[k] for k in idx], np.float64),
+            crops=np.stack([track.crops[k] for k in idx]),
+            boxes=np.stack([track.boxes[k] for k in idx]),
+            first_frame=track.first_frame, last_frame=track.last_seen,
+        )
+
+    def _finish(self, tid: int) -> list[Tracklet]:
+        track = self.tracks.pop(tid)
+        return [self._emit(tid, track, TrackletState.END, track.last_seen)] if track.started else []

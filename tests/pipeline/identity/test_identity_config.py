@@ -1,0 +1,37 @@
+"""The identity section: the example site config loads, bad sites fail naming the key, config -> objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streid.config import ConfigError, load_config
+from streid.pipeline.identity.build import matcher_from_config, resume_matcher, store_from_config
+from streid.pipeline.identity.records import TrackletObs
+
+
+def test_example_site_config(repo: Path, tmp_path: Path) -> None:
+    cfg = load_config(repo / "configs/site/example.yaml").identity
+    assert cfg.site.overlaps == [("cam1", "cam2")]
+    m = matcher_from_config(cfg, 8)
+    assert frozenset(("cam1", "cam3")) in m.constraints.windows
+    store = store_from_config(cfg, tmp_path, embedder="models/reid.onnx")
+    v = np.eye(8, dtype=np.float32)[0]
+    t = TrackletObs("cam1", 1, 0.0, 1.0, v)
+    store.put_tracklets([t])
+    store.put_decisions(m.update([t]))
+    assert store.get_meta("embedder") == "models/reid.onnx"
+    again = resume_matcher(cfg, store, 8)  # resume: the stored identity is matched, not duplicated
+    assert again.update([TrackletObs("cam1", 2, 50.0, 51.0, v)])[0].global_id == 1
+    store.close()
+    with pytest.raises(ValueError, match="filled by embedder"):
+        store_from_config(cfg, tmp_path, embedder="other.onnx")
+
+
+def test_unknown_camera_in_transit_is_an_error(tmp_path: Path) -> None:
+    bad = tmp_path / "site.yaml"
+    bad.write_text("identity:\n  site:\n    cameras: [a, b]\n    transit:\n      - {a: a, b: zz, min_s: 1}\n")
+    with pytest.raises(ConfigError, match="zz"):
+        load_config(bad)

@@ -1,0 +1,141 @@
+"""Online matcher: site constraints, joint assignment, gate, explanations, refine/switch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from streid.pipeline.identity.config import SiteConfig, TransitWindow
+from streid.pipeline.identity.constraints import Constraints
+from streid.pipeline.identity.matcher import OnlineMatcher
+from streid.pipeline.identity.records import TrackletObs
+
+D = 16
+
+
+def unit(i: int, j: int | None = None, w: float = 0.0) -> np.ndarray:
+    """Basis vector i, optionally mixed with basis j at weight w (then normalised)."""
+    v = np.zeros(D, np.float32)
+    v[i] = 1.0
+    if j is not None:
+        v[j] = w
+    return v / np.linalg.norm(v)
+
+
+def site(**kw: object) -> Constraints:
+    return Constraints.from_site(SiteConfig(cameras=["a", "b", "c"], **kw))
+
+
+def test_same_person_in_two_non_overlapping_cameras_at_once_is_split() -> None:
+    m = OnlineMatcher(D, site())
+    first = m.update([TrackletObs("a", 1, 0.0, 10.0, unit(0))])[0]
+    second = m.update([TrackletObs("b", 1, 5.0, 8.0, unit(0))])[0]
+    assert first.kind == "new" and second.kind == "new"
+    assert first.global_id != second.global_id
+
+
+def test_overlapping_cameras_may_share_a_person_at_once() -> None:
+    m = OnlineMatcher(D, site(overlaps=[("a", "b")]))
+    first = m.update([TrackletObs("a", 1, 0.0, 10.0, unit(0))])[0]
+    second = m.update([TrackletObs("b", 1, 5.0, 8.0, unit(0))])[0]
+    assert second.kind == "match" and second.global_id == first.global_id
+
+
+def test_reentry_in_the_same_camera_joins() -> None:
+    m = OnlineMatcher(D)  # defaults: no site
+    first = m.update([TrackletObs("a", 1, 0.0, 10.0, unit(0))])[0]
+    again = m.update([TrackletObs("a", 7, 300.0, 310.0, unit(0, 1, 0.2))])[0]
+    assert again.global_id == first.global_id and again.kind == "match"
+
+
+@pytest.mark.parametrize(("gap", "joined"), [(2.0, False), (10.0, True), (100.0, False)])
+def test_transit_window(gap: float, joined: bool) -> None:
+    """a->b takes 5..60 s: faster is forbidden, slower is penalised past the gate."""
+    m = OnlineMatcher(D, site(transit=[TransitWindow(a="a", b="b", min_s=5, max_s=60)]), gate=0.35)
+    first = m.update([TrackletObs("a", 1, 0.0, 10.0, unit(0))])[0]
+    later = m.update([TrackletObs("b", 1, 10.0 + gap, 20.0 + gap, unit(0, 1, 0.1))])[0]
+    assert (later.global_id == first.global_id) is joined
+
+
+def test_transit_limits_only_apply_to_listed_pairs() -> None:
+    m = OnlineMatcher(D, site(transit=[TransitWindow(a="a", b="b", min_s=5, max_s=60)]))
+    first = m.update([TrackletObs("a", 1, 0.0, 10.0, unit(0))])[0]
+    later = m.update([TrackletObs("c", 1, 10.5, 20.0, unit(0))])[0]
+    assert later.global_id == first.global_id
+
+
+def _two_identities(m: OnlineMatcher) -> tuple[int, int]:
+    a, b = m.update([TrackletObs("a", 1, 0.0, 1.0, unit(0)), TrackletObs("a", 2, 0.0, 1.0, unit(1))])
+    return a.global_id, b.global_id
+
+
+def plane(deg: float) -> np.ndarray:
+    """Unit vector at ``deg`` degrees in the e0-e1 plane."""
+    v = np.zeros(D, np.float32)
+    v[0], v[1] = np.cos(np.radians(deg)), np.sin(np.radians(deg))
+    return v
+
+
+def test_hungarian_beats_greedy() -> None:
+    """A at 0 deg, B at 60 deg; t1 at 20 deg (nearest A, B also in gate), t2 at -25 deg (only A in gate).
+
+    Greedy (smallest distance first) gives t1 A and leaves t2 new: cost 0.060 + gate 0.3 = 0.360.
+    Joint assignment gives t1 B (0.234) and t2 A (0.094): cost 0.328, and no needless new identity.
+    """
+    m = OnlineMatcher(D, gate=0.3)
+    ida, idb = (d.global_id for d in m.update([TrackletObs("a", 1, 0.0, 1.0, plane(0)),
+                                                TrackletObs("a", 2, 0.0, 1.0, plane(60))]))
+    assert ida != idb
+    d1, d2 = m.update([TrackletObs("b", 1, 5.0, 6.0, plane(20)), TrackletObs("b", 2, 5.0, 6.0, plane(-25))])
+    assert (d1.global_id, d2.global_id) == (idb, ida)
+    assert d1.kind == d2.kind == "match"
+    assert d1.distance == pytest.approx(1 - np.cos(np.radians(40)), abs=1e-5)
+    assert d1.runner_up_id == ida and d1.runner_up_distance == pytest.approx(1 - np.cos(np.radians(20)), abs=1e-5)
+    greedy_cost = (1 - np.cos(np.radians(20))) + 0.3
+    assert d1.distance + d2.distance < greedy_cost
+
+
+def test_gate_creates_new_identity_and_explains() -> None:
+    m = OnlineMatcher(D, gate=0.3)
+    _two_identities(m)
+    d = m.update([TrackletObs("b", 1, 5.0, 6.0, unit(5))])[0]
+    assert d.kind == "new" and d.global_id not in (1, 2)
+    assert d.distance is None and d.runner_up_id in (1, 2) and d.runner_up_distance == pytest.approx(1.0)
+
+
+def test_update_refines_and_switches_only_when_clearly_better() -> None:
+    m = OnlineMatcher(D, gate=0.35, switch_margin=0.1)
+    ida, idb = _two_identities(m)
+    m.update([TrackletObs("a", 3, 0.0, 1.0, unit(3))])  # identity C
+    t = m.update([TrackletObs("b", 9, 5.0, 6.0, unit(0, 1, 0.3))])[0]
+    assert t.global_id == ida
+    refined = m.update([TrackletObs("b", 9, 5.0, 7.0, unit(0, 1, 0.4))])[0]
+    assert refined.kind == "refine" and refined.global_id == ida
+    switched = m.update([TrackletObs("b", 9, 5.0, 8.0, unit(1, 0, 0.05))])[0]
+    assert switched.kind == "switch" and switched.global_id == idb
+    assert m.global_id(("b", 9)) == idb
+
+
+def test_exemplars_stay_bounded() -> None:
+    m = OnlineMatcher(D, max_exemplars=3, gate=0.5)
+    rng = np.random.default_rng(0)
+    for k in range(20):
+        v = unit(0) + 0.2 * rng.standard_normal(D).astype(np.float32)
+        m.update([TrackletObs("a", k, float(k * 10), float(k * 10 + 5), v / np.linalg.norm(v))])
+    assert len(m.identities) == 1
+    assert m.gallery.valid[0].sum() == 3 and len(m.identities[0].owners) == 3
+    assert np.linalg.norm(m.prototype(1)) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_from_pipeline_tracklet() -> None:
+    from streid.pipeline.identity.records import from_tracklet
+    from streid.records import Tracklet, TrackletState
+
+    tr = Tracklet("cam1", 4, TrackletState.UPDATE, np.array([10, 20, 30]), np.array([1.0, 2.0, 3.0]),
+                  np.zeros((3, 8, 4, 3), np.uint8), np.zeros((3, 4), np.float32), embedding=2 * unit(3))
+    obs = from_tracklet(tr, t_offset=100.0)
+    assert (obs.key, obs.t_start, obs.t_end) == (("cam1", 4), 101.0, 103.0)
+    assert np.linalg.norm(obs.embedding) == pytest.approx(1.0)
+    tr.embedding = None
+    with pytest.raises(ValueError, match="cam1:4"):
+        from_tracklet(tr)

@@ -1,0 +1,109 @@
+"""The tracklet buffer's quality gate, time spread, emission and finalisation on hand-made boxes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from streid.pipeline.tracklets import GateParams, TrackletBuffer, max_ioa, quality_mask, spread_indices, thin
+from streid.records import Detections, Frame, TrackletState
+
+W, H = 320, 240
+
+
+def frame(i: int) -> Frame:
+    image = np.full((H, W, 3), i % 256, np.uint8)
+    return Frame("cam", i / 25, i, image)
+
+
+def dets(boxes: list[list[float]], ids: list[int], conf: float = 0.9) -> Detections:
+    n = len(boxes)
+    return Detections(np.array(boxes, np.float32).reshape(n, 4), np.full(n, conf), np.zeros(n), np.array(ids))
+
+
+GOOD = [100, 50, 140, 150]  # 40x100, inside, person-like
+
+
+@pytest.mark.parametrize(
+    ("box", "conf", "ok"),
+    [
+        (GOOD, 0.9, True),
+        ([100, 50, 110, 150], 0.9, False),  # too narrow (w=10)
+        ([100, 50, 140, 70], 0.9, False),  # too short (h=20)
+        ([100, 50, 200, 150], 0.9, False),  # aspect 1.0 ... wider than tall: rejected by max_aspect below
+        (GOOD, 0.1, False),  # not confident
+        ([0, 50, 40, 150], 0.9, False),  # cut by the left edge
+        ([290, 150, 320, 240], 0.9, False),  # cut by the right/bottom edge
+    ],
+)
+def test_gate_single_box(box: list[float], conf: float, ok: bool) -> None:
+    gate = GateParams(min_height=48, min_width=16, min_aspect=0.2, max_aspect=0.9, min_conf=0.3, edge_margin=2)
+    assert quality_mask(dets([box], [1], conf), W, H, gate).tolist() == [ok]
+
+
+def test_gate_rejects_overlapped_boxes_only() -> None:
+    boxes = [GOOD, [120, 60, 160, 160], [250, 50, 290, 150]]  # first two overlap half, third is alone
+    ioa = max_ioa(np.array(boxes, np.float32))
+    assert ioa[0] == pytest.approx(0.45, abs=0.01) and ioa[2] == 0.0
+    assert quality_mask(dets(boxes, [1, 2, 3]), W, H, GateParams()).tolist() == [False, False, True]
+
+
+def test_spread_and_thin_keep_crops_spread_over_time() -> None:
+    assert spread_indices(10, 4).tolist() == [0, 3, 6, 9]
+    frames = [0, 1, 2, 3, 4, 5, 50, 100]
+    kept = [frames[k] for k in thin(frames, 4)]
+    assert kept[0] == 0 and kept[-1] == 100 and 50 in kept and len(kept) == 4
+
+
+def test_buffer_emits_start_updates_and_end() -> None:
+    buf = TrackletBuffer("cam", seq_len=4, crop_height=32, crop_width=16, max_crops=6, update_every=5,
+                         lost_frames=3)
+    states = []
+    for i in range(20):
+        box = [100 + i, 50, 140 + i, 150]
+        # frames 2 and 3 have a bad (low confidence) box: no crop kept, the track lives on
+        out = buf.update(frame(i), dets([box], [7], conf=0.1 if i in (2, 3) else 0.9))
+        states += [(i, t.state) for t in out]
+        for t in out:
+            assert t.crops.shape == (4, 32, 16, 3) and t.crops.dtype == np.uint8
+            assert np.all(np.diff(t.frames) > 0)
+            assert 2 not in t.frames and 3 not in t.frames
+    assert states[0] == (5, TrackletState.START)  # 4 good crops at frames 0, 1, 4, 5
+    assert states[1:] == [(10, TrackletState.UPDATE), (15, TrackletState.UPDATE)]
+    assert len(buf.tracks[7].frames) == 6  # memory bound
+    last = None
+    for i in range(20, 24):  # the track is gone: ended after lost_frames
+        out = buf.update(frame(i), dets([], []))
+        last = out or last
+    assert last is not None and last[0].state == TrackletState.END and last[0].last_frame == 19
+    assert last[0].frames[-1] == 19 and last[0].frames[0] == 0  # spread over the whole life
+    assert buf.tracks == {}
+
+
+def test_short_tracks_emit_nothing_and_flush_ends_started_tracks() -> None:
+    buf = TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8, lost_frames=100)
+    for i in range(5):
+        boxes = [GOOD, [250, 50, 290, 150]] if i < 4 else [GOOD]
+        buf.update(frame(i), dets(boxes, [1, 2][: len(boxes)]))
+    ends = buf.flush()
+    assert [(t.track_id, t.state) for t in ends] == [(1, TrackletState.END), (2, TrackletState.END)]
+    buf.update(frame(0), dets([GOOD], [3]))
+    assert buf.flush() == []  # never reached L crops: no start, so no end either
+
+
+def test_camera_trackers_keep_streams_apart_and_ids_unique_across_resets() -> None:
+    from streid.pipeline.tracker import CameraTrackers
+
+    trackers = CameraTrackers("bytetrack", params={"minimum_consecutive_frames": 1})
+    seen: dict[str, set[int]] = {"a": set(), "b": set()}
+    for i in range(5):
+        box = [100 + 2 * i, 50, 140 + 2 * i, 150]
+        for cam in ("a", "b"):
+            out = trackers.update(cam, dets([box], [0], conf=0.95))
+            seen[cam] |= set(out.tracker_id.tolist())
+    assert seen["a"] == seen["b"] and len(seen["a"]) == 1  # same boxes in two cameras: two independent trackers
+    trackers.reset("a")
+    after = set()
+    for _ in range(5):
+        after |= set(trackers.update("a", dets([GOOD], [0], conf=0.95)).tracker_id.tolist())
+    assert after and after.isdisjoint(seen["a"])
