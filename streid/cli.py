@@ -10,6 +10,7 @@ import typer
 
 from streid.config import ConfigError, load_config
 from streid.export.cli import export_app
+from streid.train.cli import eval_cmd, train_app
 
 app = typer.Typer(
     name="streid",
@@ -23,6 +24,8 @@ config_app = typer.Typer(
 )
 app.add_typer(config_app, name="config")
 app.add_typer(export_app, name="export")
+app.add_typer(train_app, name="train")
+app.command("eval")(eval_cmd)
 
 ConfigPath = Annotated[Path, typer.Argument(help="YAML config file")]
 Overrides = Annotated[

@@ -44,7 +44,7 @@ class TrainConfig(Section):
     grad_clip: float = Field(0.0, ge=0, description="max grad norm; 0 disables clipping")
     eval_every: int = Field(10, ge=0, description="evaluate every N epochs (0: only at the end)")
     log_every: int = Field(10, ge=1, description="write a metrics line every N steps")
-    best_metric: Literal["mAP", "rank1"] = "mAP"
+    best_metric: Literal["mAP", "R1"] = "mAP"
     out: str = Field("runs/train", description="run folder: checkpoints, metrics.jsonl, curves.png")
 
     @model_validator(mode="after")

@@ -28,7 +28,7 @@ def plot_curves(metrics_path: Path, out_png: Path) -> Path:
     ax_loss.set(title="training loss", xlabel="step", ylabel="loss")
     if evals:
         ax_map.plot([r["epoch"] for r in evals], [100 * r["mAP"] for r in evals], "o-", label="mAP")
-        ax_map.plot([r["epoch"] for r in evals], [100 * r["rank1"] for r in evals], "s-", label="rank-1")
+        ax_map.plot([r["epoch"] for r in evals], [100 * r["R1"] for r in evals], "s-", label="rank-1")
         ax_map.legend()
     ax_map.set(title="evaluation", xlabel="epoch", ylabel="%")
     fig.tight_layout()

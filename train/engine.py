@@ -14,7 +14,7 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +39,7 @@ Evaluator = Callable[[nn.Module], dict[str, Any]]
 class TrainData:
     """What the loop needs from the data side."""
 
-    loader: Iterable[tuple[torch.Tensor, torch.Tensor]]  # (clips (B,L,3,H,W), pids (B,))
+    loader: Iterable[Sequence[torch.Tensor]]  # (clips (B,L,3,H,W), pids (B,), ...)
     num_classes: int
     set_epoch: Callable[[int], None] = lambda epoch: None  # re-seeds the identity sampler
     evaluate: Evaluator | None = None
@@ -228,7 +228,8 @@ class Trainer:
                 )
                 t0 = time.monotonic()
                 clips_seen = 0
-                for i, (clips, pids) in enumerate(self.data.loader):
+                for i, batch in enumerate(self.data.loader):
+                    clips, pids = batch[0], batch[1]  # loaders may add more (e.g. camera ids)
                     if total is not None and i >= total:
                         break
                     losses = self.train_step(clips, pids)
@@ -278,7 +279,7 @@ class Trainer:
         self.state.last_eval = result
         self._log_metrics({"kind": "eval", "epoch": epoch + 1, "step": self.state.step, **_scalars(result)})
         score = float(result[self.tcfg.best_metric])
-        self.log(f"epoch {epoch + 1}: mAP {100 * result['mAP']:.1f}  rank-1 {100 * result['rank1']:.1f}")
+        self.log(f"epoch {epoch + 1}: mAP {100 * result['mAP']:.1f}  rank-1 {100 * result['R1']:.1f}")
         if score > self.state.best:
             self.state.best, self.state.best_epoch = score, epoch + 1
             self.save("best.pt", full=False)

@@ -1,6 +1,6 @@
-"""Video re-id data: dataset readers (MARS layout and the synthetic world), config, samplers.
+"""Video re-id data: readers (MARS, synthetic, DukeMTMC-VideoReID, LS-VID, iLIDS-VID, PRID2011), config, samplers.
 
-Entry points: ``DATASETS`` (format name -> reader), ``read_dataset(cfg)``, ``PKSampler``.
+Entry points: ``DATASETS`` (format name -> reader), ``read_dataset(format, root, split)``, ``PKSampler``.
 """
 
 from streid.train.data.mars import read_mars

@@ -12,8 +12,14 @@ from streid.config import Section
 class DataConfig(Section):
     """Where the tracklets are and how clips are sampled, sized and batched."""
 
-    format: Literal["mars", "synthetic", "dukevideo", "ilidsvid"] = "mars"
+    format: Literal["mars", "synthetic", "dukevideo", "lsvid", "ilidsvid", "prid2011"] = "mars"
     root: str = "data/mars"
+    split: int = Field(
+        0,
+        ge=0,
+        description="which of the 10 random train/test splits for ilidsvid and prid2011 (papers average all 10); "
+        "must be 0 for formats with one fixed split",
+    )
     seq_len: int = Field(8, ge=1, description="frames per clip (L)")
     train_sampling: Literal["chunks", "window"] = "chunks"
     window: int = Field(64, ge=1, description="window length for train_sampling=window")

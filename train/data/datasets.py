@@ -84,7 +84,7 @@ def build_dataloaders(cfg: DataConfig, seed: int = 0, dataset: VideoDataset | No
     """Read the dataset (unless given) and build a PK train loader and query/gallery loaders per the protocol."""
     from streid.train.eval.protocol import protocol_indices
 
-    ds = dataset if dataset is not None else read_dataset(cfg.format, cfg.root)
+    ds = dataset if dataset is not None else read_dataset(cfg.format, cfg.root, cfg.split)
     sampler = PKSampler([r.pid for r in ds.train], cfg.p, cfg.k, seed)
     common = {"num_workers": cfg.workers, "persistent_workers": cfg.workers > 0}
     gen = torch.Generator().manual_seed(seed)

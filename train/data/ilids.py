@@ -2,6 +2,7 @@
 ``train-test people splits/train_test_splits_ilidsvid.mat`` (key ``ls_set``: 10 x 300, 1-based indices
 into the sorted cam1 person folders). As torchreid: for split s, the second half of row s is train, the first
 half test; test query = cam1, gallery = cam2; train uses both cameras, pids relabelled 0..N-1.
+The split is the ``data.split`` config key (shared with PRID2011); papers report the mean over all 10.
 """
 
 from __future__ import annotations

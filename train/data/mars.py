@@ -79,4 +79,6 @@ def read_mars(root: str | Path, name: str = "mars") -> VideoDataset:
         "gallery excludes the query tracklets (torchreid convention); protocol 'ap3d' appends them",
         "pid -1 = junk, pid 0 = distractor",
     ]
-    return VideoDataset(name, train, query, gallery, num_train_pids=len(labels), notes=notes)
+    return VideoDataset(
+        name, train, query, gallery, num_train_pids=len(labels), notes=notes, query_from_test_pool=True
+    )

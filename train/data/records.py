@@ -26,7 +26,12 @@ class TrackletRecord:
 
 @dataclass
 class VideoDataset:
-    """A train/query/gallery split; ``notes`` records protocol facts a report should mention."""
+    """A train/query/gallery split; ``notes`` records protocol facts a report should mention.
+
+    ``query_from_test_pool``: the queries were taken out of one test pool (MARS, LS-VID), so protocol
+    ``ap3d`` puts them back into the gallery; readers whose query and gallery are disjoint by design
+    (DukeMTMC-VideoReID folders, iLIDS-VID/PRID2011 cameras) leave it False and are scored as given.
+    """
 
     name: str
     train: list[TrackletRecord]
@@ -34,3 +39,4 @@ class VideoDataset:
     gallery: list[TrackletRecord]
     num_train_pids: int
     notes: list[str] = field(default_factory=list)
+    query_from_test_pool: bool = False

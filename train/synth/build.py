@@ -23,7 +23,7 @@ from streid.train.synth.config import SynthConfig
 from streid.train.synth.world import World
 
 PARTS = ("reid", "scenes", "detection", "preview")
-FORMAT_VERSION = 1  # bump when the renderer changes what a config produces
+FORMAT_VERSION = 2  # bump when the renderer changes what a config produces
 MANIFEST = "synth.json"
 Progress = Callable[[str, int], Callable[[int], None]]  # (part, total) -> advance(n)
 

@@ -111,15 +111,26 @@ def write_reid(world: World, root: Path, workers: int, progress: Callable[[int],
 
 
 def choose_queries(world: World, test: np.ndarray) -> np.ndarray:
-    """1-based rows: one random tracklet per (pid, camera) for pids seen by two or more cameras."""
+    """1-based rows: up to one random tracklet per (pid, camera), for pids seen by two or more cameras.
+
+    A query is kept only while every query of its pid still has a non-query tracklet of that pid in
+    another camera, so under the query-not-in-gallery protocol no query is left without a true match
+    (with one tracklet per camera, one camera of each pid stays gallery-only).
+    """
     rng = stream(world.seed, "reid-query")
-    out = []
+    out: list[int] = []
     for pid in np.unique(test[:, 2]):
         rows = np.nonzero(test[:, 2] == pid)[0]
         cams = np.unique(test[rows, 3])
         if len(cams) < 2:
             continue
-        for cam in cams:
+        chosen: list[int] = []
+        for cam in rng.permutation(cams):
             candidates = rows[test[rows, 3] == cam]
-            out.append(int(candidates[int(rng.integers(len(candidates)))]) + 1)
+            pick = int(candidates[int(rng.integers(len(candidates)))])
+            trial = [*chosen, pick]
+            rest = [r for r in rows if r not in trial]
+            if all(any(test[r, 3] != test[q, 3] for r in rest) for q in trial):
+                chosen = trial
+        out.extend(r + 1 for r in chosen)
     return np.asarray(sorted(out), np.int64)

@@ -37,3 +37,23 @@ def test_bad_split_file_names_path(tmp_path: Path) -> None:
     write(tmp_path, 2, np.array([[1, 5]], dtype=np.float64))
     with pytest.raises(DatasetError, match=r"train_test_splits_ilidsvid\.mat.*outside"):
         read_dataset("ilidsvid", tmp_path)
+
+
+def test_split_comes_from_config(tmp_path: Path) -> None:
+    from streid.train.data.config import DataConfig
+
+    write(tmp_path, 4, np.array([[2, 4, 3, 1], [1, 3, 2, 4]], dtype=np.float64))
+    cfg = DataConfig(format="ilidsvid", root=str(tmp_path), split=1)
+    ds = read_dataset(cfg.format, cfg.root, cfg.split)
+    assert [Path(t.frames[0]).parent.name for t in ds.query] == ["person001", "person003"]
+    assert "split 1" in ds.notes[0]
+    with pytest.raises(DatasetError, match=r"split 2 not in 0\.\.1"):
+        read_dataset("ilidsvid", tmp_path, split=2)
+
+
+def test_data_configs_validate() -> None:
+    from streid.config import load_config
+
+    root = Path(__file__).parents[3] / "configs" / "data"
+    formats = {load_config(p).data.format for p in root.glob("*.yaml")}
+    assert formats >= {"mars", "synthetic", "dukevideo", "lsvid", "ilidsvid", "prid2011"}

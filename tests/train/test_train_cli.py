@@ -1,0 +1,68 @@
+"""`streid train` end to end on a tiny synthetic world, then `streid eval` on its checkpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from streid.cli import app
+from streid.config import load_config
+from streid.train.synth.build import synthesize
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL = REPO / "configs" / "train" / "nl3d_synthetic_small.yaml"
+
+
+@pytest.fixture(scope="module")
+def tiny_reid(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cfg = load_config(REPO / "configs" / "synth" / "tiny.yaml", ["synth.reid.height=64", "synth.reid.width=32"])
+    out = tmp_path_factory.mktemp("world")
+    synthesize(cfg.synth, 5, out, parts=["reid"])
+    return out / "reid"
+
+
+def _sets(root: Path, out: Path, epochs: int) -> list[str]:
+    items = [
+        f"data.root={root}", "data.height=32", "data.width=16", "data.seq_len=4", "data.p=3", "data.k=2",
+        "data.workers=0", f"train.epochs={epochs}", "train.iters_per_epoch=2", "train.eval_every=1",
+        "train.log_every=1", "run.device=cpu", f"train.out={out}",
+    ]
+    return [arg for item in items for arg in ("--set", item)]
+
+
+def test_train_eval_resume(tiny_reid: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    run = tmp_path / "run"
+    res = runner.invoke(app, ["train", "--config", str(SMALL), "--no-progress", *_sets(tiny_reid, run, 1)])
+    assert res.exit_code == 0, res.output
+    for name in ("best.pt", "last.pt", "metrics.jsonl", "curves.png", "config.yaml"):
+        assert (run / name).is_file(), name
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows if r["kind"] == "eval"] == [1]
+
+    # A second run into the same folder must not clobber it; --resume continues to the new epoch count.
+    res = runner.invoke(app, ["train", "--config", str(SMALL), "--no-progress", *_sets(tiny_reid, run, 2)])
+    assert res.exit_code == 1 and "--resume" in res.output
+    res = runner.invoke(
+        app, ["train", "--config", str(SMALL), "--no-progress", "--resume", *_sets(tiny_reid, run, 2)]
+    )
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows if r["kind"] == "eval"] == [1, 2]
+
+    # The checkpoint carries its config: eval needs nothing else (data section from the checkpoint).
+    res = runner.invoke(app, ["eval", "--checkpoint", str(run / "best.pt"), "--out", str(tmp_path / "ev")])
+    assert res.exit_code == 0, res.output
+    result = json.loads((tmp_path / "ev" / "eval.json").read_text())
+    assert result["model"] == "nl3d" and result["protocol"] == "torchreid"
+    assert 0.0 <= result["mAP"] <= 1.0 and result["num_query"] > 0
+    assert (tmp_path / "ev" / "ranked.png").stat().st_size > 1000
+
+
+def test_eval_missing_checkpoint(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["eval", "--checkpoint", str(tmp_path / "nope.pt")])
+    assert res.exit_code != 0
+    assert "nope.pt" in res.output

@@ -1,0 +1,72 @@
+"""``streid train`` (re-id models from a config; ``streid train detector`` for YOLO) and ``streid eval``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+train_app = typer.Typer(
+    help="Train a re-id model from a config (`streid train --config ...`), or the person detector "
+    "(`streid train detector ...`).",
+    invoke_without_command=True,
+)
+
+Overrides = Annotated[
+    list[str] | None, typer.Option("--set", help="override a key, e.g. --set train.epochs=3 (repeatable)")
+]
+
+
+@train_app.callback()
+def train_cmd(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option("--config", help="training config (YAML)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="run folder (default: train.out)")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out from its last.pt")] = False,
+    overrides: Overrides = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Train, evaluate every train.eval_every epochs, keep best.pt and last.pt, plot curves.png."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if config is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(2)
+    from streid.config import load_config
+    from streid.train.checkpoint import CheckpointError
+    from streid.train.data.records import DatasetError
+    from streid.train.run import train_from_config
+
+    cfg = load_config(config, overrides or [])
+    try:
+        run_dir = train_from_config(cfg, out, resume=resume, progress=progress)
+    except (FileExistsError, FileNotFoundError, CheckpointError, DatasetError) as exc:
+        typer.echo(f"train: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"run folder: {run_dir} (best.pt, last.pt, metrics.jsonl, curves.png)")
+
+
+def eval_cmd(
+    checkpoint: Annotated[Path, typer.Option("--checkpoint", help="STREID checkpoint (.pt)")],
+    data: Annotated[
+        Path | None, typer.Option("--data", help="data config (default: the data section the checkpoint carries)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="folder for eval.json and ranked.png")] = None,
+    overrides: Overrides = None,
+    rerank: Annotated[bool, typer.Option("--rerank", help="k-reciprocal re-ranking")] = False,
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:N or auto")] = "auto",
+    queries: Annotated[int, typer.Option("--queries", min=1, help="queries drawn in ranked.png")] = 6,
+) -> None:
+    """Evaluate a checkpoint on a data set's query/gallery split: table, eval.json, ranked.png."""
+    from streid.train.checkpoint import CheckpointError
+    from streid.train.data.records import DatasetError
+    from streid.train.evaluate import evaluate_checkpoint
+
+    try:
+        evaluate_checkpoint(checkpoint, data, out, overrides or [], rerank=rerank, device=device, queries=queries)
+    except (FileNotFoundError, CheckpointError, DatasetError) as exc:
+        typer.echo(f"eval: {exc}", err=True)
+        raise typer.Exit(1) from None
+

@@ -1,0 +1,97 @@
+"""From a validated config to a finished run: data, model, criterion, trainer (`streid train`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from streid.config import Config
+from streid.train import distributed as dist
+from streid.train.engine import TrainData, Trainer, seed_everything
+
+
+class RankBatches:
+    """This process's share of an identity sampler's batches under DDP (every world_size-th batch).
+
+    All ranks draw the same (seed, epoch) batch list, so together they see each batch once.
+    """
+
+    def __init__(self, sampler: Any) -> None:
+        self.sampler = sampler
+
+    def __len__(self) -> int:
+        return len(self.sampler) // dist.world_size()
+
+    def __iter__(self) -> Iterator[list[int]]:
+        n, r = dist.world_size(), dist.rank()
+        usable = len(self)*n
+        for i, batch in enumerate(self.sampler):
+            if i >= usable:
+                break
+            if i % n == r:
+                yield batch
+
+
+def build_train_data(cfg: Config) -> TrainData:
+    """Loaders and evaluator for the `data:` section (reader, P x K sampler, clip sampling)."""
+    from torch.utils.data import DataLoader
+
+    from streid.train.data.datasets import build_dataloaders
+    from streid.train.eval.features import evaluate_model
+
+    loaders = build_dataloaders(cfg.data, seed=cfg.run.seed)
+    train_loader: Any = loaders.train
+    if dist.is_distributed():
+        workers = cfg.data.workers
+        train_loader = DataLoader(
+            loaders.train.dataset,
+            batch_sampler=RankBatches(loaders.sampler),
+            num_workers=workers,
+            persistent_workers=workers > 0,
+        )
+
+    def set_epoch(epoch: int) -> None:
+        loaders.sampler.load_state_dict({"epoch": epoch, "served": 0, "seed": loaders.sampler.seed})
+
+    def evaluate(model: torch.nn.Module) -> dict[str, Any]:
+        device = next(model.parameters()).device
+        return evaluate_model(model, loaders.query, loaders.gallery, protocol=cfg.data.protocol, device=device)
+
+    return TrainData(loader=train_loader, num_classes=loaders.num_train_pids, set_epoch=set_epoch, evaluate=evaluate)
+
+
+def train_from_config(cfg: Config, out: Path | None = None, resume: bool = False, progress: bool = True) -> Path:
+    """Train the configured model; returns the run folder (last.pt, best.pt, metrics, curves)."""
+    from streid.train.models import build_model
+    from streid.train.models.criteria import build_criterion
+
+    cfg.require("model", "data", "train")
+    dist.init_from_env()
+    out_dir = Path(out or cfg.train.out)
+    last = out_dir / "last.pt"
+    if not resume and last.exists():
+        raise FileExistsError(f"{out_dir} already holds a run (last.pt): pass --resume to continue it or another --out")
+    if resume and not last.exists():
+        raise FileNotFoundError(f"--resume: {last} does not exist")
+    seed_everything(cfg.run.seed + dist.rank())
+    data = build_train_data(cfg)
+    model = build_model(cfg.model, data.num_classes)
+    criterion = build_criterion(cfg.model, data.num_classes)
+    trainer = Trainer(cfg, model, criterion, data, out_dir)
+    if resume:
+        trainer.resume(last)
+    elif cfg.train.init.checkpoint:
+        trainer.init_from(cfg.train.init.checkpoint, cfg.train.init.skip_heads)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if dist.rank() == 0:
+        tmp = out_dir / "config.yaml.part"
+        tmp.write_text(cfg.to_yaml(), encoding="utf-8")
+        tmp.replace(out_dir / "config.yaml")
+    try:
+        trainer.fit(progress=progress)
+    finally:
+        dist.cleanup()
+    return out_dir
