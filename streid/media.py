@@ -7,22 +7,34 @@ importing this module stays cheap.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+_INIT_LOCK = threading.Lock()
+_initialised = False
+
 
 def gst() -> Any:
-    """The initialised ``Gst`` module (PyGObject)."""
+    """The initialised ``Gst`` module (PyGObject).
+
+    Thread-safe: ``Gst.is_initialized()`` turns true before ``Gst.init`` has read the plugin registry, so
+    a camera thread that only checked it could parse a pipeline against an empty registry ("no element").
+    """
+    global _initialised
     import gi
 
     gi.require_version("Gst", "1.0")
     from gi.repository import Gst
 
-    if not Gst.is_initialized():
-        Gst.init(None)
+    if not _initialised:
+        with _INIT_LOCK:
+            if not _initialised:
+                Gst.init(None)
+                _initialised = True
     return Gst
 
 
