@@ -1,7 +1,7 @@
 """``streid export``: onnx, int8, engine, detector. Thin commands over the library functions.
 
 Failures print one line on stderr and exit 1 (nothing is left under the output name); ``engine`` without
-TensorRT exits 3 after printing the equivalent ``trtexec`` line.
+TensorRT (and ``detector --format engine`` without it) exits 3 after printing the equivalent ``trtexec`` line.
 """
 
 from __future__ import annotations
@@ -100,19 +100,36 @@ def engine_cmd(
 def detector_cmd(
     weights: Annotated[Path, typer.Option("--weights", help="ultralytics YOLO weights (.pt)")],
     fmt: Annotated[str, typer.Option("--format", help="onnx or engine")] = "onnx",
-    imgsz: Annotated[int, typer.Option("--imgsz", min=32)] = 640,
-    half: Annotated[bool, typer.Option("--half", help="FP16 (engine)")] = False,
-    int8: Annotated[bool, typer.Option("--int8", help="INT8 (engine)")] = False,
+    imgsz: Annotated[
+        int | None, typer.Option("--imgsz", min=32, help="input size (default: the size it was trained at)")
+    ] = None,
+    half: Annotated[bool, typer.Option("--half", help="FP16")] = False,
+    int8: Annotated[bool, typer.Option("--int8", help="INT8, calibrated on --data")] = False,
+    dynamic: Annotated[
+        bool, typer.Option("--dynamic/--static", help="dynamic batch axis (the pipeline batches cameras)")
+    ] = True,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="largest engine batch; INT8 calibration batch")] = 8,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="YOLO data.yaml for INT8 calibration (default: the training set)")
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out")] = None,
 ) -> None:
-    """Person detector -> ONNX / engine through ultralytics' exporter, offline (see streid.export.detector)."""
+    """Person detector -> ONNX / engine through ultralytics' exporter, offline, checked against PyTorch."""
+    from streid.export.detector import export_detector
+    from streid.export.errors import TensorRTUnavailable
+
     try:
-        from streid.export.detector import export_detector
-    except ImportError as exc:
-        typer.echo(f"detector export is not available in this install: {exc}", err=True)
+        result = _run(lambda: export_detector(weights, out, fmt=fmt, imgsz=imgsz, half=half, int8=int8,
+                                              dynamic=dynamic, batch=batch, data=data))
+    except TensorRTUnavailable as exc:
+        typer.echo(f"TensorRT not available: {exc}", err=True)
+        typer.echo("equivalent command on the device:", err=True)
+        typer.echo(exc.trtexec_line)
         raise typer.Exit(EXIT_UNAVAILABLE) from None
-    path = _run(lambda: export_detector(weights, fmt=fmt, imgsz=imgsz, half=half, int8=int8, out=out))
-    typer.echo(f"wrote {path}")
+    typer.echo(f"wrote {result.path}: {result.fmt} {result.precision} imgsz {result.imgsz} "
+               f"{'dynamic batch' if result.dynamic else 'batch 1'}, classes {result.names}")
+    if result.parity is not None:
+        typer.echo(result.parity.line())
 
 
 def _report(path: Path, meta: dict[str, Any], parity: str) -> None:

@@ -26,20 +26,30 @@ class AnnotatedVideo:
         ) if trail_length else None
         self.writer: Mp4Writer | None = None
 
-    def write(self, image: np.ndarray, dets: Detections) -> None:
+    def write(self, image: np.ndarray, dets: Detections, labels: list[str] | None = None,
+              colours: np.ndarray | None = None) -> None:
+        """Draw ``dets`` (labels default to ``#track``); ``colours`` (N,) ints pick palette entries, e.g. global ids,
+        while trails stay keyed by the local track so they survive a track getting its global id."""
         if self.writer is None:
             h, w = image.shape[:2]
             self.writer = Mp4Writer(self.path, w, h, self.fps or 30.0)
         canvas = image.copy()
         if len(dets):
             sv_dets: Any = dets.to_supervision()
-            canvas = self.boxes.annotate(canvas, sv_dets)
+            lookup = None if colours is None else np.asarray(colours, np.int64)
+            canvas = self.boxes.annotate(canvas, sv_dets, custom_color_lookup=lookup)
             if self.trace is not None:
-                canvas = self.trace.annotate(canvas, sv_dets)
-            labels = [f"#{t}" for t in (dets.tracker_id if dets.tracker_id is not None else [])]
-            canvas = self.labels.annotate(canvas, sv_dets, labels=labels or None)
+                canvas = self.trace.annotate(canvas, sv_dets, custom_color_lookup=lookup)
+            if labels is None:
+                labels = [f"#{t}" for t in (dets.tracker_id if dets.tracker_id is not None else [])]
+            canvas = self.labels.annotate(canvas, sv_dets, labels=labels or None, custom_color_lookup=lookup)
         self.writer.write(canvas)
 
     def close(self) -> Path | None:
         """Finalise the MP4 (EOS, then rename from .part); None when no frame was written."""
         return self.writer.close() if self.writer is not None else None
+
+    def abort(self) -> None:
+        """Stop without finalising (an interrupted job); the partial file is removed."""
+        if self.writer is not None:
+            self.writer.abort()

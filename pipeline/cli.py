@@ -1,4 +1,7 @@
-"""The body of ``streid run`` and ``deploy/run_camera.py``: load a config, run the pipeline, print a summary."""
+"""The body of ``streid run`` and ``deploy/run_camera.py``: load a config, run the pipeline, print a summary.
+
+With an embedder and ``identity.enabled`` (the default), tracklets get global ids online (store in the output dir).
+"""
 
 from __future__ import annotations
 
@@ -20,10 +23,22 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(config, list(overrides))
     cfg.require("pipeline")
+    identity = None
+    if cfg.identity.enabled and cfg.pipeline.embedder.path:  # global ids need embeddings
+        from streid.pipeline.identity.stage import stage_from_config
+
+        try:
+            identity = stage_from_config(cfg.identity, cfg.pipeline.output.dir, cfg.pipeline.embedder.path,
+                                         live=cfg.pipeline.mode == "live")
+        except ValueError as exc:  # a store filled by another embedder, or not a store
+            raise ConfigError(config, "pipeline.output.dir", str(exc)) from None
     try:
-        result = run_pipeline(cfg.pipeline, progress=progress)
+        result = run_pipeline(cfg.pipeline, progress=progress, identity=identity)
     except FileNotFoundError as exc:  # detector weights, MOT det files, embedder artifact named by the config
         raise ConfigError(config, "pipeline", str(exc)) from None
+    finally:
+        if identity is not None:
+            identity.close()
     print(format_summary(result.summary))
     print(json.dumps({"events": str(result.events_path) if result.events_path else None,
                       "videos": {k: str(v) for k, v in result.videos.items()},

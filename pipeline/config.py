@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from streid.config import Section
 
@@ -34,22 +34,26 @@ class CameraConfig(Section):
 
 
 class DetectorConfig(Section):
-    """Person detector: ultralytics YOLO weights, or MOTChallenge detection files per camera."""
+    """Person detector: ultralytics YOLO weights (none = the built-in default), or MOTChallenge detection files."""
 
     kind: Literal["yolo", "motdet"] = "yolo"
-    weights: str = Field("", description=".pt / .onnx / .engine, or an ultralytics .yaml (untrained)")
-    imgsz: int = Field(640, ge=32)
+    weights: str = Field(
+        "", description=".pt / .onnx / .engine, or an ultralytics .yaml (untrained); empty = the default model "
+        "deploy/models/person_detector.onnx (scripts/make_default_models.sh makes it)"
+    )
+    imgsz: int = Field(0, ge=0, description="0 = the model's own size (its metadata), 640 when it has none")
     conf: float = Field(0.25, ge=0.0, le=1.0)
     iou: float = Field(0.7, ge=0.0, le=1.0)
     device: str = Field("cpu", description="ultralytics device string: cpu, 0, cuda:0")
     half: bool = False
     min_conf: float = Field(0.0, ge=0.0, le=1.0, description="motdet: drop rows below this confidence")
 
-    @model_validator(mode="after")
-    def _needs_weights(self) -> DetectorConfig:
-        if self.kind == "yolo" and not self.weights:
-            raise ValueError("detector kind 'yolo' needs 'weights'")
-        return self
+    @field_validator("imgsz")
+    @classmethod
+    def _stride(cls, value: int) -> int:
+        if value and value < 32:
+            raise ValueError(f"imgsz {value}: 0 (the model's own) or at least 32")
+        return value
 
 
 class TrackerConfig(Section):
@@ -120,7 +124,7 @@ class PipelineSection(Section):
     width: int = Field(0, ge=0, description="frames are scaled to WIDTHxHEIGHT (0 = the source's size)")
     height: int = Field(0, ge=0)
     cameras: list[CameraConfig] = Field(default_factory=list)
-    detector: DetectorConfig = Field(default_factory=lambda: DetectorConfig(kind="motdet"))
+    detector: DetectorConfig = Field(default_factory=DetectorConfig, description="default: the built-in YOLO")
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     tracklets: TrackletConfig = Field(default_factory=TrackletConfig)
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)

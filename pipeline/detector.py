@@ -6,6 +6,7 @@ persons only (class 0), so tracking can be judged apart from detection by swappi
 
 from __future__ import annotations
 
+import ast
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,20 +25,25 @@ class Detector(Protocol):
 class YoloDetector:
     """ultralytics YOLO from a user's weights (.pt/.onnx/.engine, or a model .yaml for an untrained net).
 
+    No weights = the built-in default (``deploy/models/person_detector.onnx``, see streid.defaults);
+    ``imgsz`` 0 = the size the model was trained/exported at (its metadata), 640 when it does not say.
     One ``predict`` call per step on the list of frames of all cameras (one batch), persons only.
     """
 
-    def __init__(self, weights: str | Path, imgsz: int = 640, conf: float = 0.25, iou: float = 0.7,
+    def __init__(self, weights: str | Path = "", imgsz: int = 0, conf: float = 0.25, iou: float = 0.7,
                  device: str = "cpu", half: bool = False) -> None:
+        from streid.defaults import default_detector
         from streid.offline import import_ultralytics
 
-        text = str(weights)
+        text = str(weights) if str(weights) else str(default_detector())
         if not text.endswith(".yaml") and not Path(text).is_file():
             raise FileNotFoundError(f"detector weights not found: {text}")
         ultralytics = import_ultralytics()
         task = "detect" if Path(text).suffix in (".onnx", ".engine") else None
         self.model = ultralytics.YOLO(text, task=task) if task else ultralytics.YOLO(text)
-        self.imgsz, self.conf, self.iou, self.device, self.half = imgsz, conf, iou, device, half
+        self.weights = Path(text)
+        self.imgsz = imgsz or native_imgsz(self.model, text)
+        self.conf, self.iou, self.device, self.half = conf, iou, device, half
 
     def warmup(self) -> None:
         """One predict on a blank image: ultralytics builds its predictor (and an engine its context) here."""
@@ -52,6 +58,24 @@ class YoloDetector:
             half=self.half, classes=[PERSON], verbose=False,
         )
         return [_from_result(r) for r in results]
+
+
+def native_imgsz(model: Any, weights: str) -> int:
+    """The input size a model was trained (.pt) or exported (.onnx/.engine) at, from its own metadata; else 640."""
+    from ultralytics.nn.backends.base import BaseBackend
+
+    if Path(weights).suffix == ".pt":
+        value = ((getattr(model, "ckpt", None) or {}).get("train_args") or {}).get("imgsz")
+    else:
+        value = BaseBackend.read_metadata(weights).get("imgsz")
+    if isinstance(value, str):
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            value = None
+    if isinstance(value, (list, tuple)) and value:
+        value = max(value)
+    return int(value) if isinstance(value, (int, float)) and value >= 32 else 640
 
 
 def _from_result(result: Any) -> Detections:

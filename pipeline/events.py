@@ -7,6 +7,7 @@ Schema (every event has ``type``, ``camera`` and ``time``, the wall-clock UNIX t
     {"type": "start", "camera": "cam0", "time": 1700000000.1, "track_id": 3,
      "frame": 41,              # camera frame index (0-based) at which the event was decided
      "first_frame": 12, "last_frame": 41,   # the track's lifetime so far
+     "first_pts": 0.4, "last_pts": 1.367,   # and its times (s)
      "frames": [12, 16, ...],  # L frame indices of the crops
      "pts": [0.4, 0.533, ...], # their presentation times (s)
      "boxes": [[x1, y1, x2, y2], ...],      # L boxes in pixels
@@ -38,6 +39,8 @@ def tracklet_event(t: Tracklet, frame: int, with_embedding: bool = True) -> dict
     return {
         "type": t.state.value, "camera": t.camera, "time": time.time(), "track_id": t.track_id, "frame": frame,
         "first_frame": t.first_frame, "last_frame": t.last_frame,
+        "first_pts": None if t.first_pts is None else round(float(t.first_pts), 6),
+        "last_pts": None if t.last_pts is None else round(float(t.last_pts), 6),
         "frames": t.frames.tolist(), "pts": [round(float(p), 6) for p in t.pts],
         "boxes": [[round(float(v), 2) for v in box] for box in t.boxes],
         "embedding": None if emb is None else [round(float(v), 6) for v in emb],

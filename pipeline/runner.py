@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streid.pipeline.config import PipelineSection
 from streid.pipeline.detector import Detector, MOTDetFileDetector, YoloDetector
@@ -28,7 +28,10 @@ from streid.pipeline.motfile import MotWriter
 from streid.pipeline.sources import CameraSource
 from streid.pipeline.tracker import CameraTrackers
 from streid.pipeline.tracklets import GateParams, TrackletBuffer
-from streid.records import Frame, Tracklet
+from streid.records import Detections, Frame, Tracklet
+
+if TYPE_CHECKING:
+    from streid.pipeline.identity.stage import IdentityStage
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +92,15 @@ class Runner:
     """Owns the sources, stages and sinks of one run; ``run()`` returns when all cameras ended or on stop."""
 
     def __init__(self, cfg: PipelineSection, *, detector: Detector | None = None, embedder: Embedder | None = None,
-                 stop: threading.Event | None = None, progress: bool = False) -> None:
+                 stop: threading.Event | None = None, progress: bool = False,
+                 identity: IdentityStage | None = None) -> None:
         if not cfg.cameras:
             raise ValueError("pipeline.cameras is empty: nothing to run")
         self.cfg = cfg
         self.live = cfg.mode == "live"
         self.stop = stop or threading.Event()
         self.progress = progress
+        self.identity = identity  # global ids online; whoever built it closes it
         self.out = Path(cfg.output.dir)
         self.out.mkdir(parents=True, exist_ok=True)
         self.detector = detector if detector is not None else build_detector(cfg)
@@ -189,16 +194,20 @@ class Runner:
                 if frame.pts < self.last_pts.get(frame.camera, float("-inf")):  # stream restarted (reconnect)
                     self.batcher.add(self.buffers[frame.camera].flush())
                     self.trackers.reset(frame.camera)
+                    if self.identity is not None:  # publish the old stream's tracks before its clock is re-anchored
+                        self._publish(self.batcher.poll(force=True))
                 self.last_pts[frame.camera] = frame.pts
             with self.metrics.stage("track"):
                 tracked = self.trackers.update(frame.camera, dets, timestamp)
+            if self.identity is not None and tracked.tracker_id is not None:
+                self.identity.seen(frame.camera, tracked.tracker_id.tolist(), frame.pts)
             with self.metrics.stage("tracklets"):
                 self.batcher.add(self.buffers[frame.camera].update(frame, tracked))
             if self.mot:
                 self.mot[frame.camera].write(frame.index, tracked)
             if self.cfg.output.video:
                 with self.metrics.stage("annotate"):
-                    self._video(frame.camera).write(frame.image, tracked)
+                    self._video(frame.camera).write(frame.image, tracked, *self._labels(frame.camera, tracked))
             self.metrics.frame_done(frame.camera, now - frame.arrival)
         with self.metrics.stage("embed"):
             self._publish(self.batcher.poll())
@@ -214,10 +223,21 @@ class Runner:
             video = self.videos[camera] = AnnotatedVideo(self.out / f"{camera}.mp4", fps, self.cfg.output.trail_length)
         return video
 
-    def _publish(self, tracklets: list[Tracklet]) -> None:
+    def _labels(self, camera: str, tracked: Detections) -> tuple[list[str] | None, Any]:
+        """Global ids (``G7``) once known, else the local track (``#3``); colours follow the global id."""
+        if self.identity is None or tracked.tracker_id is None:
+            return None, None
+        gids = [self.identity.global_id(camera, int(t)) for t in tracked.tracker_id]
+        labels = [f"G{g}" if g is not None else f"#{t}" for g, t in zip(gids, tracked.tracker_id, strict=True)]
+        return labels, [g if g is not None else int(t) for g, t in zip(gids, tracked.tracker_id, strict=True)]
+
+    def _publish(self, tracklets: list[Tracklet], match: bool = True) -> None:
         inline = self.cfg.output.embeddings == "inline"
-        for t in tracklets:
-            self.events.write(tracklet_event(t, t.last_frame, inline))
+        extra: list[dict[str, Any]] = [{} for _ in tracklets]
+        if self.identity is not None and match:
+            extra = self.identity.update(tracklets)
+        for t, fields in zip(tracklets, extra, strict=True):
+            self.events.write({**tracklet_event(t, t.last_frame, inline), **fields})
 
     def _shutdown(self, prom: PrometheusExporter | None) -> RunResult:
         """Stop cameras, end every live track, embed what is pending, finalise videos and metrics."""
@@ -232,7 +252,11 @@ class Runner:
             log.error("embedding the last %d tracklets failed: %s; publishing them without embeddings",
                       len(pending), exc)
             ready = pending
-        self._publish(ready)
+        try:
+            self._publish(ready)
+        except Exception as exc:  # nor must a failing store: the events then lack global ids
+            log.error("global ids for the last %d tracklets failed: %s; publishing them without", len(ready), exc)
+            self._publish(ready, match=False)
         videos: dict[str, Path] = {}
         for camera, video in self.videos.items():
             try:

@@ -90,6 +90,8 @@ def crop(image: np.ndarray, box: np.ndarray, height: int, width: int) -> np.ndar
 class _Track:
     first_frame: int
     last_seen: int
+    first_pts: float = 0.0
+    last_pts: float = 0.0
     frames: list[int] = field(default_factory=list)
     pts: list[float] = field(default_factory=list)
     boxes: list[np.ndarray] = field(default_factory=list)
@@ -121,8 +123,8 @@ class TrackletBuffer:
         for i, tid in enumerate(dets.tracker_id.tolist()):
             track = self.tracks.get(tid)
             if track is None:
-                track = self.tracks[tid] = _Track(first_frame=frame.index, last_seen=frame.index)
-            track.last_seen = frame.index
+                track = self.tracks[tid] = _Track(frame.index, frame.index, frame.pts, frame.pts)
+            track.last_seen, track.last_pts = frame.index, frame.pts
             if good[i] and (not track.frames or frame.index - track.frames[-1] >= self.min_gap):
                 self._keep(track, frame, dets.xyxy[i])
             if not track.started and len(track.frames) >= self.seq_len:
@@ -164,7 +166,8 @@ class TrackletBuffer:
             pts=np.asarray([track.pts[k] for k in idx], np.float64),
             crops=np.stack([track.crops[k] for k in idx]),
             boxes=np.stack([track.boxes[k] for k in idx]),
-            first_frame=track.first_frame, last_frame=track.last_seen,
+            first_frame=track.first_frame, last_frame=track.last_seen, first_pts=track.first_pts,
+            last_pts=track.last_pts,
         )
 
     def _finish(self, tid: int) -> list[Tracklet]:

@@ -10,7 +10,8 @@ import typer
 
 from streid.config import ConfigError, load_config
 from streid.export.cli import export_app
-from streid.train.cli import eval_cmd, train_app
+from streid.pipeline.identity.cli import reid_command
+from streid.train.cli import ablation_cmd, eval_cmd, explain_cmd, train_app
 
 app = typer.Typer(
     name="streid",
@@ -26,6 +27,9 @@ app.add_typer(config_app, name="config")
 app.add_typer(export_app, name="export")
 app.add_typer(train_app, name="train")
 app.command("eval")(eval_cmd)
+app.command("explain")(explain_cmd)
+app.command("ablation")(ablation_cmd)
+app.command("reid")(reid_command)
 
 ConfigPath = Annotated[Path, typer.Argument(help="YAML config file")]
 Overrides = Annotated[

@@ -49,6 +49,7 @@ SECTIONS: dict[str, str] = {
     "data": "streid.train.data.config:DataConfig",
     "pipeline": "streid.pipeline.config:PipelineSection",
     "identity": "streid.pipeline.identity.config:IdentityConfig",
+    "detector_train": "streid.train.detector_config:DetectorTrainConfig",
 }
 
 

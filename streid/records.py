@@ -93,6 +93,8 @@ class Tracklet:
     first_frame: int = 0
     last_frame: int = 0
     embedding: np.ndarray | None = None  # float32 (D,) L2-normalised, once embedded
+    first_pts: float | None = None  # seconds at first_frame / last_frame: the track's life so far, which the
+    last_pts: float | None = None  # cross-camera rules need (the crops' pts cover only part of it)
 
 
 @dataclass

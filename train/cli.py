@@ -7,12 +7,14 @@ from typing import Annotated
 
 import typer
 
+from streid.train.detector_cli import detector_cmd
 
 train_app = typer.Typer(
     help="Train a re-id model from a config (`streid train --config ...`), or the person detector "
     "(`streid train detector ...`).",
     invoke_without_command=True,
 )
+train_app.command("detector")(detector_cmd)  # the person detector (YOLO), see detector_cli
 
 Overrides = Annotated[
     list[str] | None, typer.Option("--set", help="override a key, e.g. --set train.epochs=3 (repeatable)")
@@ -70,3 +72,48 @@ def eval_cmd(
         typer.echo(f"eval: {exc}", err=True)
         raise typer.Exit(1) from None
 
+
+
+def explain_cmd(
+    checkpoint: Annotated[Path, typer.Option("--checkpoint", help="STREID checkpoint of an attention model (stt_gt)")],
+    tracklet: Annotated[Path, typer.Option("--tracklet", help="folder of one tracklet's frames (images)")],
+    out: Annotated[Path | None, typer.Option("--out", help="PNG (default: attention_<tracklet>.png beside the "
+                                                          "checkpoint)")] = None,
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:N")] = "cpu",
+) -> None:
+    """Draw spatial attention over each frame and temporal attention per frame of one tracklet (PNG)."""
+    from streid.train.checkpoint import CheckpointError
+    from streid.train.explain import explain_tracklet
+
+    png = out or checkpoint.with_name(f"attention_{tracklet.name}.png")
+    try:
+        result = explain_tracklet(checkpoint, tracklet, png, device=device)
+    except (FileNotFoundError, CheckpointError, ValueError) as exc:
+        typer.echo(f"explain: {exc}", err=True)
+        raise typer.Exit(1) from None
+    weights = " ".join(f"{w:.2f}" for w in result["temporal"])
+    typer.echo(f"temporal attention per frame: {weights}\nwrote {result['png']}")
+
+
+def ablation_cmd(
+    config: Annotated[Path, typer.Option("--config", help="STT+GT training config, e.g. "
+                                                          "configs/train/stt_gt_synthetic_small.yaml")],
+    out: Annotated[Path, typer.Option("--out", help="folder: one run per variant, ablation.md, ablation.json")],
+    pretrained: Annotated[Path | None, typer.Option("--pretrained", help="checkpoint of a run on the synthetic "
+                                                                         "pretrain world (adds its row)")] = None,
+    minutes: Annotated[float | None, typer.Option("--minutes", help="train.max_minutes of every variant")] = None,
+    variants: Annotated[str | None, typer.Option("--variants", help="comma list (default: all; see "
+                                                                    "streid.train.ablation.VARIANTS)")] = None,
+    overrides: Overrides = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Train each STT+GT ablation variant under one budget and tabulate mAP, rank-1, rank-5 (resumable)."""
+    from streid.train.ablation import run_ablation
+
+    names = [v.strip() for v in variants.split(",") if v.strip()] if variants else None
+    try:
+        run_ablation(config, out, pretrained, minutes, names, overrides or [], progress=progress)
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        typer.echo(f"ablation: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo((out / "ablation.md").read_text(encoding="utf-8"))

@@ -55,6 +55,7 @@ class RetentionConfig(Section):
 class IdentityConfig(Section):
     """Online matching gate and switch rule, offline clustering threshold, site and retention."""
 
+    enabled: bool = True  # streid run: global ids online whenever the pipeline has an embedder
     gate: float = Field(0.35, gt=0.0, le=2.0)  # max cosine distance to join an existing identity
     switch_margin: float = Field(0.1, ge=0.0)  # an assigned tracklet moves only if another id is this much closer
     max_exemplars: int = Field(8, ge=1)

@@ -26,6 +26,8 @@ Rows = dict[int, np.ndarray]  # frame -> (n, 5) id, x, y, w, h
 def read_mot(path: str | Path) -> Rows:
     """Frame -> rows of (id, x, y, w, h) from ``frame,id,x,y,w,h,...`` lines."""
     path = Path(path)
+    if path.is_file() and not path.read_text().strip():
+        return {}  # no rows (e.g. a camera where nobody got a global id)
     try:
         data = np.loadtxt(path, delimiter=",", ndmin=2, usecols=(0, 1, 2, 3, 4, 5))
     except (OSError, ValueError) as exc:

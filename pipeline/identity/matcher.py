@@ -97,6 +97,16 @@ class OnlineMatcher:
             self._new_identity()
         self._add(tracklet, row)
 
+    def extend(self, key: tuple[str, int], t_end: float) -> None:
+        """An assigned track is still in view at ``t_end``: the site rules judge later tracklets against its whole
+        visible life, not only up to its last tracklet (else a second person could join it meanwhile)."""
+        row = self.assigned.get(key)
+        if row is not None:
+            members = self.identities[row].members
+            cam, t0, t1 = members[key]
+            if t_end > t1:
+                members[key] = (cam, t0, t_end)
+
     def update(self, tracklets: list[TrackletObs]) -> list[Decision]:
         """Assign every tracklet (new ones jointly); returns one decision per input, in input order."""
         decisions: dict[int, Decision] = {}

@@ -35,12 +35,25 @@ class TrackletObs:
 
 
 def from_tracklet(tracklet: Tracklet, t_offset: float = 0.0) -> TrackletObs:
-    """Adapt a pipeline Tracklet (pts in seconds per crop); ``t_offset`` maps a camera's clock to the site clock."""
+    """Adapt a pipeline Tracklet; ``t_offset`` maps a camera's clock to the site clock.
+
+    The span is the track's life so far (``first_pts``..``last_pts``) when the tracklet has it, else its crops'
+    pts: the "never in two places at once" rule must see the whole time the person was in view.
+    """
     if tracklet.embedding is None:
         raise ValueError(f"tracklet {tracklet.camera}:{tracklet.track_id} has no embedding yet")
-    pts = np.asarray(tracklet.pts, np.float64)
-    return TrackletObs(tracklet.camera, int(tracklet.track_id), float(pts.min()) + t_offset,
-                       float(pts.max()) + t_offset, normalise(tracklet.embedding))
+    t0, t1 = track_span(tracklet.pts, tracklet.first_pts, tracklet.last_pts)
+    return TrackletObs(tracklet.camera, int(tracklet.track_id), t0 + t_offset, t1 + t_offset,
+                       normalise(tracklet.embedding))
+
+
+def track_span(pts: np.ndarray | list[float], first: float | None, last: float | None) -> tuple[float, float]:
+    """(start, end) seconds: the track's life when known, widened to cover its crops."""
+    p = np.asarray(pts, np.float64)
+    start, end = float(p.min()), float(p.max())
+    if first is not None and last is not None:
+        start, end = min(start, float(first)), max(end, float(last))
+    return start, end
 
 
 def normalise(x: np.ndarray) -> np.ndarray:

@@ -63,6 +63,18 @@ class Store(ABC):
     def set_meta(self, key: str, value: str) -> None: ...
 
     @abstractmethod
+    def forget_camera(self, camera: str) -> int:
+        """Delete a camera's tracklets, crops and events (a resumed job redoes a camera it did not finish)."""
+
+    @abstractmethod
+    def max_track_ids(self) -> dict[str, int]:
+        """Largest stored local track id per camera."""
+
+    @abstractmethod
+    def clear_identities(self) -> None:
+        """Drop every global id and decision event, keeping tracklets (a job re-runs matching from scratch)."""
+
+    @abstractmethod
     def purge(self, now: float | None = None) -> tuple[int, int]:
         """Drop embeddings and crops past their TTL; returns (embeddings dropped, crops dropped)."""
 
@@ -193,6 +205,22 @@ class SqliteStore(Store):
         with self.transaction() as db:
             db.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def forget_camera(self, camera: str) -> int:
+        with self.transaction() as db:
+            db.execute("DELETE FROM crops WHERE tracklet IN (SELECT id FROM tracklets WHERE camera = ?)", (camera,))
+            db.execute("DELETE FROM events WHERE camera = ?", (camera,))
+            return db.execute("DELETE FROM tracklets WHERE camera = ?", (camera,)).rowcount
+
+    def clear_identities(self) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE tracklets SET global_id = NULL")
+            db.execute("DELETE FROM events")
+
+    def max_track_ids(self) -> dict[str, int]:
+        """Largest stored local track id per camera (a restarted live run numbers its tracks above these)."""
+        return {cam: int(tid) for cam, tid in self.db.execute("SELECT camera, max(track_id) FROM tracklets"
+                                                               " GROUP BY camera")}
 
     def purge(self, now: float | None = None) -> tuple[int, int]:
         now = self.clock() if now is None else now

@@ -19,8 +19,9 @@ from streid.pipeline.embedder import load_embedder
 from tests.export.conftest import HEIGHT, SEQ_LEN, WIDTH
 
 
-def test_int8_qdq_runs_close_to_fp32(exported, tmp_path: Path) -> None:
-    _, fp32 = exported("nl3d")
+@pytest.mark.parametrize("name", ["nl3d", "stt_gt"])
+def test_int8_qdq_runs_close_to_fp32(exported, tmp_path: Path, name: str) -> None:
+    _, fp32 = exported(name)
     result = quantize_int8(fp32.path, tmp_path / "m.int8.onnx", calib_clips=8)
     graph = onnx.load(str(result.path))
     ops = Counter(node.op_type for node in graph.graph.node)
@@ -28,7 +29,7 @@ def test_int8_qdq_runs_close_to_fp32(exported, tmp_path: Path) -> None:
     zero_points = [t for t in graph.graph.initializer if t.name.endswith("_zero_point")]
     assert zero_points and all(not onnx.numpy_helper.to_array(t).any() for t in zero_points)  # symmetric (TensorRT)
     embedder = load_embedder(result.path, device="cpu")
-    assert embedder.meta["precision"] == "int8" and embedder.meta["model"] == "nl3d"
+    assert embedder.meta["precision"] == "int8" and embedder.meta["model"] == name
     assert set(result.parity.min_cosine) == {1, 8}
     assert result.parity.worst > 0.95, result.parity.line()
     reference = load_embedder(fp32.path, device="cpu")

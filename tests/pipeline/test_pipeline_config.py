@@ -25,8 +25,8 @@ def test_shipped_deploy_configs_validate(repo: Path, name: str) -> None:
     [
         ({"cameras": [{"name": "a", "kind": "file"}]}, "needs 'uri'"),
         ({"cameras": [{"name": "a", "kind": "test", "det_file": "x"}] * 2}, "repeated: a"),
-        ({"cameras": [{"name": "a", "kind": "test"}]}, "needs det_file for cameras: a"),
-        ({"detector": {"kind": "yolo"}}, "needs 'weights'"),
+        ({"cameras": [{"name": "a", "kind": "test"}], "detector": {"kind": "motdet"}}, "needs det_file for cameras: a"),
+        ({"detector": {"imgsz": 16}}, "imgsz 16: 0 (the model's own) or at least 32"),
         ({"cameras": [{"name": "a", "kind": "webcam"}]}, "pipeline.cameras.0.kind"),
         ({"tracklets": {"seq_lenn": 4}}, "pipeline.tracklets.seq_lenn: unknown key"),
     ],
@@ -37,6 +37,13 @@ def test_bad_pipeline_configs_name_the_problem(tmp_path: Path, pipeline: dict, m
     with pytest.raises(ConfigError, match=r"bad\.yaml") as info:
         load_config(path)
     assert message in str(info.value)
+
+
+def test_no_detector_configured_means_the_default_yolo(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump({"pipeline": {"cameras": [{"name": "a", "kind": "test"}]}}))
+    detector = load_config(path).pipeline.detector
+    assert (detector.kind, detector.weights, detector.imgsz) == ("yolo", "", 0)  # deploy/models, at its own size
 
 
 def test_streid_run_cli(repo: Path, scenes: dict[str, SceneFiles], tmp_path: Path) -> None:

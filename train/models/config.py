@@ -104,20 +104,89 @@ class NL3DConfig(Section):
         return out
 
 
+class STTGTLossConfig(Section):
+    """Weights of the constrained-attention losses of STT+GT (Zhang et al. 2021); 0 turns a term off.
+
+    A term that is off, or whose branch the model does not build (``transformers: false`` keeps only
+    ``tem_xent`` and ``tem_trip``; ``use_global: false`` drops ``global_xent``), has no head at all, so
+    no parameter sits outside the graph (DDP) and a checkpoint of any variant loads into any other.
+    """
+
+    spa_xent: float = Field(1.0, ge=0, description="cross-entropy on each frame's spatial class token")
+    spa_part_xent: float = Field(1.0, ge=0, description="cross-entropy of P horizontal token groups, averaged")
+    tem_xent: float = Field(1.0, ge=0, description="cross-entropy on the final output (the embedding)")
+    tem_trip: float = Field(1.0, ge=0, description="batch-hard triplet on the final output")
+    tem_attn: float = Field(1.0, ge=0, description="hinge on exp(-entropy) of the temporal attention")
+    global_xent: float = Field(1.0, ge=0, description="cross-entropy on the global transformer's class token")
+    alpha: float = Field(
+        0.5, gt=0, le=1,
+        description="tem_attn hinge: penalise exp(sum_k a_k log a_k) above alpha (1/L uniform .. 1 one frame)",
+    )
+    attn_reduction: Literal["sum", "mean"] = Field(
+        "sum", description="tem_attn over the tracklets of a batch: sum (the paper's sum_i) or mean"
+    )
+    label_smooth: float = Field(0.1, ge=0, lt=1, description="epsilon of every cross-entropy")
+    margin: float = Field(0.3, gt=0, description="triplet margin (Euclidean distance)")
+
+    def weights(self) -> dict[str, float]:
+        """Every term's weight by name (the names the criterion logs)."""
+        return {name: float(getattr(self, name)) for name in STT_GT_TERMS}
+
+
+STT_GT_TERMS = ("spa_xent", "spa_part_xent", "tem_xent", "tem_trip", "tem_attn", "global_xent")
+"""Loss terms of STT+GT, in the order they are logged."""
+
+
 class STTGTConfig(Section):
-    """Spatiotemporal transformer + global transformer (Zhang et al. 2021)."""
+    """Spatiotemporal transformer + global transformer (Zhang et al. 2021).
+
+    Ablation variants of the paper are settings of this section (``streid.train.ablation.VARIANTS``):
+    CNN baseline = ``transformers: false``; vanilla transformer = ``use_global: false`` and only
+    ``tem_xent``/``tem_trip`` weighted; + spatial constraint adds ``spa_xent``/``spa_part_xent``;
+    + temporal constraint adds ``tem_attn``; + GT sets ``use_global: true`` with ``global_xent``.
+    """
 
     name: Literal["stt_gt"] = "stt_gt"
-    depth: Literal[18, 34, 50] = 50
-    width: float = Field(1.0, gt=0)
+    depth: Literal[18, 34, 50] = Field(50, description="torchvision ResNet whose stages 1-3 are the CNN")
+    width: float = Field(1.0, gt=0, le=4, description="channel multiplier of the CNN; < 1 for small CPU models")
     dim: int = Field(768, ge=8, description="token dimension D")
-    heads: int = Field(6, ge=1)
+    heads: int = Field(6, ge=1, description="attention heads of every transformer (D divisible by it)")
     spatial_layers: int = Field(1, ge=1)
     temporal_layers: int = Field(1, ge=1)
     global_layers: int = Field(2, ge=1)
+    mlp_ratio: float = Field(4.0, gt=0, description="hidden size of the transformer MLPs, as a multiple of D")
     parts: int = Field(4, ge=1, description="horizontal groups for the spatial part loss")
-    dropout: float = Field(0.0, ge=0, lt=1)
-    pretrained: str | None = None
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout in attention and MLPs")
+    input_size: tuple[int, int] = Field(
+        (256, 128),
+        description="clip height, width the spatial positional embeddings are laid out for (CNN stride 16); "
+        "other sizes interpolate them",
+    )
+    transformers: bool = Field(True, description="false: the CNN baseline (frame features averaged)")
+    use_global: bool = Field(True, description="the global transformer over all H x W x L patch tokens")
+    pretrained: str | None = Field(None, description="local torchvision ResNet state_dict for the CNN (width 1)")
+    loss: STTGTLossConfig = Field(default_factory=STTGTLossConfig)
+
+    _check_pretrained = field_validator("pretrained")(check_local_weights)
+
+    @model_validator(mode="after")
+    def _heads_divide_dim(self) -> STTGTConfig:
+        if self.transformers and self.dim % self.heads:
+            raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
+        if self.input_size[0] < 16 or self.input_size[1] < 16:
+            raise ValueError(f"input_size {list(self.input_size)}: at least 16 x 16 (the CNN has stride 16)")
+        if not self.active_terms():
+            raise ValueError("loss: no active term (every weight of a branch this model builds is 0)")
+        return self
+
+    def active_terms(self) -> dict[str, float]:
+        """Loss terms the model builds heads for and the criterion computes: weight > 0 and branch present."""
+        present = {"tem_xent", "tem_trip"}
+        if self.transformers:
+            present |= {"spa_xent", "spa_part_xent", "tem_attn"}
+            if self.use_global:
+                present.add("global_xent")
+        return {k: w for k, w in self.loss.weights().items() if w > 0 and k in present}
 
 
 ModelConfig = Annotated[NL3DConfig | STTGTConfig, Field(discriminator="name")]

@@ -1,0 +1,411 @@
+"""``streid reid``: the offline re-id job over recorded videos of several cameras, resumable.
+
+Phases, each closed by a marker so that a re-run after SIGINT/SIGTERM or a kill continues where it stopped:
+
+1. **Cameras**, one at a time in the order given: every frame decoded, detected, tracked, cut into tracklets and
+   embedded by the pipeline runner (offline mode). Tracklets and crops go to the store (``identities.sqlite``),
+   tracklet events to ``work/CAM/events.jsonl``, local tracks to ``work/CAM/CAM.txt``. Marker:
+   ``work/CAM/done.json``. **The unit of resume is one camera**: a finished camera is never redone; a camera
+   interrupted half-way loses its partial rows and starts again from its first frame.
+2. **Identities**: the cameras' tracklet events are replayed through :class:`IdentityStage` in the order a
+   lockstep multi-camera run decides them (frame index, then camera), so online ids are what ``streid run`` over
+   the same files would give; then offline clustering (:func:`relabel_store`) revises them into the final ids.
+   Seconds; redone from scratch whenever a camera was (re)done or the ``identity:`` settings changed, so an
+   interrupted job ends with exactly the ids of an uninterrupted one. Writes ``events.jsonl``,
+   ``tracks/CAM.txt`` (final global ids, MOT format), ``work/online/CAM.txt``; marker ``work/identities.json``.
+3. **Videos**: ``CAM.mp4`` drawn from the stored local tracks with the final global ids (a second decode).
+   Marker: the MP4 itself (written as ``.part``, renamed when complete).
+4. ``eval.json`` (with ground truth) and ``report.html`` are rewritten on every run.
+
+Cameras are assumed to start at the same instant (site time = video time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from streid.pipeline.config import PipelineSection
+from streid.pipeline.identity.config import IdentityConfig
+
+log = logging.getLogger(__name__)
+
+TRACKLET_EVENTS = ("start", "update", "end")
+Key = tuple[str, int]
+
+
+@dataclass
+class ReidJob:
+    """What to run: videos per camera, settings shared by every camera, where boxes and ground truth come from."""
+
+    videos: dict[str, Path]
+    out: Path
+    pipeline: PipelineSection  # detector/tracker/tracklets/embedder settings; cameras and output are set per camera
+    identity: IdentityConfig
+    det_files: dict[str, Path] | None = None  # MOT boxes per camera (e.g. ground truth) instead of a detector
+    gt: dict[str, Path] | None = None  # global-id ground truth per camera -> eval.json
+
+
+@dataclass
+class ReidResult:
+    interrupted: bool
+    processed: list[str] = field(default_factory=list)  # cameras (re)done by this run
+    online: dict[Key, int] = field(default_factory=dict)
+    final: dict[Key, int] = field(default_factory=dict)
+    evaluation: dict[str, Any] | None = None
+    report: Path | None = None
+
+
+def find_mot_files(root: Path, cameras: list[str], what: str) -> dict[str, Path]:
+    """Per camera ``ROOT/CAM.txt``, ``ROOT/CAM/det.txt``, ``ROOT/CAM/gt.txt`` or MOTChallenge ``ROOT/CAM/{det,gt}/``."""
+    out = {}
+    for cam in cameras:
+        tried = [root / f"{cam}.txt", root / cam / "det.txt", root / cam / "gt.txt", root / cam / "det" / "det.txt",
+                 root / cam / "gt" / "gt.txt"]
+        hit = next((p for p in tried if p.is_file()), None)
+        if hit is None:
+            raise FileNotFoundError(f"{what}: no MOT file for camera '{cam}' (looked for {tried[0]}, {tried[1]}, ...)")
+        out[cam] = hit
+    return out
+
+
+def site_from_synth(path: Path, min_share: float = 0.5) -> dict[str, Any]:
+    """An ``identity.site`` mapping from a synthetic world's ``site.json``: its cameras and, between cameras next to
+    each other on the walking route, a minimum transit of ``min_share`` of the walk (people never go faster)."""
+    data = json.loads(Path(path).read_text())
+    return {"cameras": [c["name"] for c in data["cameras"]],
+            "transit": [{"a": link["from"], "b": link["to"], "min_s": round(min_share * float(link["transit_s"]), 3)}
+                        for link in data.get("links", [])]}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Atomic: a marker exists whole or not at all."""
+    part = path.with_name(path.name + ".part")
+    part.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(part, path)
+
+
+def _key_text(key: Key) -> str:
+    return f"{key[0]}:{key[1]}"
+
+
+def _parse_ids(ids: dict[str, int]) -> dict[Key, int]:
+    return {(k.rpartition(":")[0], int(k.rpartition(":")[2])): int(g) for k, g in ids.items()}
+
+
+class JobPaths:
+    def __init__(self, out: Path) -> None:
+        self.out, self.work = out, out / "work"
+
+    def cam(self, cam: str) -> Path:
+        return self.work / cam
+
+    def done(self, cam: str) -> Path:
+        return self.work / cam / "done.json"
+
+    @property
+    def identities(self) -> Path:
+        return self.work / "identities.json"
+
+    def tracks(self, cam: str, online: bool = False) -> Path:
+        return (self.work / "online" if online else self.out / "tracks") / f"{cam}.txt"
+
+    def video(self, cam: str) -> Path:
+        return self.out / f"{cam}.mp4"
+
+
+def _fingerprint(job: ReidJob) -> dict[str, Any]:
+    """Everything phase 1 depends on; a re-run with other inputs must not mix its results into this folder."""
+    p = job.pipeline
+    return {
+        "videos": {c: str(v.resolve()) for c, v in job.videos.items()},
+        "det_files": {c: str(v.resolve()) for c, v in job.det_files.items()} if job.det_files else None,
+        "detector": None if job.det_files else p.detector.model_dump(mode="json"),
+        "embedder": p.embedder.path,
+        "settings": {k: getattr(p, k).model_dump(mode="json") for k in ("tracker", "tracklets")}
+        | {"width": p.width, "height": p.height, "max_frames": p.max_frames},
+    }
+
+
+def _check_folder(job: ReidJob, paths: JobPaths, overwrite: bool) -> None:
+    stamp = _fingerprint(job)
+    marker = paths.work / "job.json"
+    if marker.is_file():
+        previous = json.loads(marker.read_text())
+        if previous != stamp:
+            if not overwrite:
+                changed = sorted(k for k in stamp if stamp[k] != previous.get(k))
+                raise ValueError(f"{job.out} holds a job with other {', '.join(changed)}; "
+                                 "use another --out, or --overwrite to start it again")
+            clear_outputs(paths, list(job.videos))
+    paths.work.mkdir(parents=True, exist_ok=True)
+    _write_json(marker, stamp)
+
+
+def clear_outputs(paths: JobPaths, cameras: list[str]) -> None:
+    """Remove what a job writes (and nothing else) from the output folder."""
+    from streid.pipeline.identity.store import STORE_FILE
+
+    shutil.rmtree(paths.work, ignore_errors=True)
+    shutil.rmtree(paths.out / "tracks", ignore_errors=True)
+    shutil.rmtree(paths.out / "report_assets", ignore_errors=True)
+    names = [STORE_FILE, STORE_FILE + "-wal", STORE_FILE + "-shm", "events.jsonl", "eval.json", "report.html"]
+    for name in names + [f"{c}.mp4" for c in cameras] + [f"{c}.mp4.part" for c in cameras]:
+        (paths.out / name).unlink(missing_ok=True)
+
+
+def _camera_section(job: ReidJob, cams: list[str], out_dir: Path) -> PipelineSection:
+    data = job.pipeline.model_dump(mode="json")
+    data["mode"] = "offline"
+    data["cameras"] = [{"name": c, "kind": "file", "uri": str(job.videos[c]),
+                        "det_file": str(job.det_files[c]) if job.det_files else ""} for c in cams]
+    if job.det_files:
+        data["detector"] = {**data["detector"], "kind": "motdet"}
+    data["output"] = {**data["output"], "dir": str(out_dir), "events": True, "embeddings": "inline", "video": False,
+                      "mot": True, "metrics_port": 0}
+    return PipelineSection.model_validate(data)
+
+
+def run_reid_job(job: ReidJob, *, stop: threading.Event | None = None, detector: Any = None, embedder: Any = None,
+                 progress: bool = False, overwrite: bool = False,
+                 on_camera_done: Callable[[str], None] | None = None) -> ReidResult:
+    """Run (or resume) the job; ``detector``/``embedder`` objects replace the configured ones (tests, benches)."""
+    from streid.pipeline.identity.build import store_from_config
+    from streid.pipeline.runner import stop_on_signals
+
+    missing = [f"{c}={v}" for c, v in job.videos.items() if not Path(v).is_file()]
+    if missing:
+        raise FileNotFoundError(f"videos not found: {', '.join(missing)}")
+    stop = stop or threading.Event()
+    paths = JobPaths(Path(job.out))
+    _check_folder(job, paths, overwrite)
+    result = ReidResult(interrupted=False)
+    store = store_from_config(job.identity, paths.out, job.pipeline.embedder.path or None)
+    try:
+        with stop_on_signals(stop):
+            todo = [c for c in job.videos if not paths.done(c).is_file()]
+            if todo:
+                paths.identities.unlink(missing_ok=True)
+                detector = detector or _build_detector(job, todo, paths)
+                embedder = embedder or _load_embedder(job)
+            for cam in todo:
+                if stop.is_set() or not _run_camera(job, cam, paths, store, detector, embedder, stop, progress):
+                    result.interrupted = True
+                    return result
+                result.processed.append(cam)
+                if on_camera_done is not None:
+                    on_camera_done(cam)
+            done = {c: json.loads(paths.done(c).read_text()) for c in job.videos}
+            result.online, result.final = _identities(job, paths, store, done)
+            if not _render(job, paths, result.final, done, stop):
+                result.interrupted = True
+                return result
+            if job.gt:
+                result.evaluation = evaluate_job(job, paths)
+                _write_json(paths.out / "eval.json", result.evaluation)
+            from streid.pipeline.identity.report import write_report
+
+            result.report = write_report(paths.out, store, list(job.videos), done, result.online,
+                                         result.evaluation, job.identity.gate)
+    finally:
+        store.close()
+    return result
+
+
+def _build_detector(job: ReidJob, cams: list[str], paths: JobPaths) -> Any:
+    from streid.pipeline.runner import build_detector
+
+    return build_detector(_camera_section(job, cams, paths.work))
+
+
+def _load_embedder(job: ReidJob) -> Any:
+    from streid.pipeline.runner import load_configured_embedder
+
+    emb = load_configured_embedder(job.pipeline)
+    if emb is None:
+        raise ValueError("the re-id job needs an embedder: pass --embedder PATH or set pipeline.embedder.path")
+    return emb
+
+
+def _run_camera(job: ReidJob, cam: str, paths: JobPaths, store: Any, detector: Any, embedder: Any,
+                stop: threading.Event, progress: bool) -> bool:
+    """Phase 1 for one camera; False when interrupted (its partial rows are dropped on the next run)."""
+    from streid.pipeline.identity.stage import IdentityStage
+    from streid.pipeline.runner import Runner
+
+    shutil.rmtree(paths.cam(cam), ignore_errors=True)
+    dropped = store.forget_camera(cam)
+    if dropped:
+        log.info("camera %s: dropped %d tracklets of an unfinished run; redoing it", cam, dropped)
+    t0 = time.time()
+    runner = Runner(_camera_section(job, [cam], paths.cam(cam)), detector=detector, embedder=embedder, stop=stop,
+                    progress=progress, identity=IdentityStage(store, None))
+    run = runner.run()
+    if run.interrupted:
+        return False
+    frames = run.summary["cameras"][cam]["processed"]
+    if frames == 0:
+        raise RuntimeError(f"camera {cam}: no frame decoded from {job.videos[cam]} (see {paths.cam(cam)}/events.jsonl)")
+    fps = runner.sources[0].fps or job.pipeline.tracker.frame_rate
+    tracklets = sum(1 for t in store.tracklets(with_embeddings=False) if t.camera == cam)
+    _write_json(paths.done(cam), {"camera": cam, "video": str(job.videos[cam]), "frames": frames, "fps": fps,
+                                  "tracklets": tracklets, "seconds": round(time.time() - t0, 2),
+                                  "finished": time.time()})
+    log.info("camera %s: %d frames, %d tracklets in %.1fs", cam, frames, tracklets, time.time() - t0)
+    return True
+
+
+def _identities(job: ReidJob, paths: JobPaths, store: Any,
+                done: dict[str, dict[str, Any]]) -> tuple[dict[Key, int], dict[Key, int]]:
+    """Phase 2: online ids by replay, then offline clustering; skipped when its marker matches the inputs."""
+    stamp = hashlib.sha256(json.dumps([job.identity.model_dump(mode="json"), done], sort_keys=True)
+                           .encode()).hexdigest()
+    if paths.identities.is_file():
+        marker = json.loads(paths.identities.read_text())
+        if marker.get("stamp") == stamp:
+            return _parse_ids(marker["online"]), _parse_ids(marker["final"])
+    for cam in job.videos:  # the final ids change: so do the videos drawn with them
+        paths.video(cam).unlink(missing_ok=True)
+    online, events = replay(job, paths, store, done)
+    from streid.pipeline.identity.build import constraints_from_config
+    from streid.pipeline.identity.offline import relabel_store
+
+    final = relabel_store(store, constraints_from_config(job.identity), job.identity.offline_threshold)
+    now = time.time()
+    events += [{"type": "relabel", "camera": k[0], "time": now, "track_id": k[1], "global_id": g,
+                "online_id": online.get(k)} for k, g in final.items() if online.get(k) != g]
+    part = paths.out / "events.jsonl.part"
+    part.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events), encoding="utf-8")
+    os.replace(part, paths.out / "events.jsonl")
+    for cam in job.videos:
+        _write_tracks(paths.cam(cam) / f"{cam}.txt", paths.tracks(cam), cam, final)
+        _write_tracks(paths.cam(cam) / f"{cam}.txt", paths.tracks(cam, online=True), cam, online)
+    _write_json(paths.identities, {"stamp": stamp, "online": {_key_text(k): g for k, g in online.items()},
+                                   "final": {_key_text(k): g for k, g in final.items()}})
+    return online, final
+
+
+def replay(job: ReidJob, paths: JobPaths, store: Any,
+           done: dict[str, dict[str, Any]]) -> tuple[dict[Key, int], list[dict[str, Any]]]:
+    """Feed every camera's tracklet events to a fresh online matcher, one joint batch per decision frame.
+
+    An event is decided at its ``frame``, except an ``end``, decided ``lost_frames`` after the track was last seen
+    (or at its camera's end). Ties go by camera order then file order, and the tracks in view in every frame up to
+    the decision (the local MOT rows) reach :meth:`IdentityStage.seen` first: what a lockstep run over all cameras
+    does.
+    """
+    from streid.pipeline.events import read_events
+    from streid.pipeline.identity.build import matcher_from_config
+    from streid.pipeline.identity.stage import IdentityStage, event_fields, obs_from_event
+
+    store.clear_identities()
+    stage = IdentityStage(store, lambda dim: matcher_from_config(job.identity, dim))
+    lost = job.pipeline.tracklets.lost_frames
+    items: list[tuple[int, int, int, dict[str, Any]]] = []
+    for ci, cam in enumerate(job.videos):
+        frames, decided = int(done[cam]["frames"]), 0
+        for n, e in enumerate(read_events(paths.cam(cam) / "events.jsonl")):
+            if e["type"] in ("start", "update"):
+                decided = int(e["frame"])
+            elif e["type"] == "end":
+                decided = min(int(e["last_frame"]) + lost + 1, frames)
+            elif e["type"] == "camera_end":
+                decided = frames
+            items.append((decided, ci, n, e))
+    items.sort(key=lambda it: it[:3])
+    in_view = {cam: _tracks_per_frame(paths.cam(cam) / f"{cam}.txt") for cam in job.videos}
+    cursor = dict.fromkeys(job.videos, 0)
+    merged: list[dict[str, Any]] = []
+    for frame, group in groupby(items, key=lambda it: it[0]):
+        for cam, table in in_view.items():
+            fps = float(done[cam]["fps"]) or 1.0
+            for f in range(cursor[cam], min(frame, int(done[cam]["frames"]) - 1) + 1):
+                if f in table:
+                    stage.seen(cam, table[f], f / fps)
+            cursor[cam] = max(cursor[cam], frame + 1)
+        events = [it[3] for it in group]
+        batch = [e for e in events if e["type"] in TRACKLET_EVENTS and e.get("embedding") is not None]
+        decisions = stage.assign([obs_from_event(e) for e in batch])
+        fields = {id(e): event_fields(d) for e, d in zip(batch, decisions, strict=True) if d is not None}
+        merged.extend({**e, **fields.get(id(e), {})} for e in events)
+    online = {(t.camera, t.track_id): int(t.global_id) for t in store.tracklets(with_embeddings=False)
+              if t.global_id is not None}
+    return online, merged
+
+
+def _tracks_per_frame(path: Path) -> dict[int, list[int]]:
+    """0-based frame -> local track ids in view, from the runner's MOT rows (id = track + 1)."""
+    table: dict[int, list[int]] = {}
+    for line in path.read_text().splitlines():
+        cols = line.split(",", 2)
+        table.setdefault(int(cols[0]) - 1, []).append(int(cols[1]) - 1)
+    return table
+
+
+def _write_tracks(local: Path, dest: Path, cam: str, ids: dict[Key, int]) -> None:
+    """Local MOT rows (id = track + 1) rewritten with global ids; tracks that never got one are left out."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for line in local.read_text().splitlines():
+        cols = line.split(",")
+        gid = ids.get((cam, int(cols[1]) - 1))
+        if gid is not None:
+            lines.append(",".join([cols[0], str(gid), *cols[2:]]))
+    part = dest.with_name(dest.name + ".part")
+    part.write_text("".join(f"{x}\n" for x in lines), encoding="utf-8")
+    os.replace(part, dest)
+
+
+def _render(job: ReidJob, paths: JobPaths, final: dict[Key, int], done: dict[str, dict[str, Any]],
+            stop: threading.Event) -> bool:
+    """Phase 3: one annotated video per camera with the final ids; False when interrupted."""
+    from streid.pipeline.identity.render import render_camera
+
+    for cam in job.videos:
+        if paths.video(cam).is_file():
+            continue
+        ids = {tid: g for (c, tid), g in final.items() if c == cam}
+        size = (job.pipeline.width, job.pipeline.height) if job.pipeline.width else None
+        if not render_camera(job.videos[cam], paths.cam(cam) / f"{cam}.txt", ids, paths.video(cam),
+                             float(done[cam]["fps"]), job.pipeline.output.trail_length, size, stop):
+            return False
+    return True
+
+
+def evaluate_job(job: ReidJob, paths: JobPaths) -> dict[str, Any]:
+    """Multi-camera IDF1 (final and online), link precision/recall, per-camera IDF1 and the tracker's HOTA."""
+    from streid.pipeline.identity.evaluate import evaluate_files
+
+    assert job.gt is not None
+    cams = list(job.videos)
+    gt = {c: job.gt[c] for c in cams}
+    reports = {name: evaluate_files(gt, {c: paths.tracks(c, online=name == "online") for c in cams})
+               for name in ("offline", "online")}
+    out: dict[str, Any] = {}
+    for name, r in reports.items():
+        o = r.overall
+        out[name] = {"idf1": round(o.idf1, 4), "idp": round(o.idp, 4), "idr": round(o.idr, 4),
+                     "link_precision": round(r.link_precision, 4), "link_recall": round(r.link_recall, 4)}
+    per_camera: dict[str, Any] = {}
+    for c in cams:
+        per_camera[c] = {"idf1": round(reports["offline"].per_camera[c].idf1, 4),
+                         "idf1_online": round(reports["online"].per_camera[c].idf1, 4)}
+        try:
+            from trackers.eval import evaluate_mot_sequence
+        except ImportError:  # the tracker's own scores need Roboflow trackers' eval; the id scores do not
+            continue
+        s = evaluate_mot_sequence(gt[c], paths.cam(c) / f"{c}.txt", metrics=["CLEAR", "HOTA", "Identity"])
+        per_camera[c]["tracker"] = {"HOTA": round(float(s.HOTA.HOTA), 4), "IDF1": round(float(s.Identity.IDF1), 4),
+                                    "MOTA": round(float(s.CLEAR.MOTA), 4)}
+    out["per_camera"] = per_camera
+    return out

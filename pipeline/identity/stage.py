@@ -1,0 +1,147 @@
+"""The identity stage of the pipeline: store each embedded tracklet, give it a global id online, explain the choice.
+
+``streid run`` (live or offline, and ``deploy/run_camera.py``) calls :meth:`IdentityStage.update` with every batch
+of embedded tracklets the runner publishes; ``streid reid`` replays its per-camera tracklet events through
+:meth:`IdentityStage.assign`, so both assign ids with the same code. The tracklets of one call are matched
+jointly (one Hungarian assignment). The stage remembers each local track's global id so the annotated video can
+draw it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from streid.pipeline.identity.config import IdentityConfig
+from streid.pipeline.identity.matcher import OnlineMatcher
+from streid.pipeline.identity.records import Decision, TrackletObs, from_tracklet, normalise, track_span
+from streid.pipeline.identity.store import Store
+from streid.records import Tracklet, TrackletState
+
+PURGE_EVERY_S = 600.0  # how often a long run applies the retention TTLs
+CROP_STATES = (TrackletState.START, TrackletState.END)  # crops are stored twice per tracklet, not at every update
+
+
+def event_fields(d: Decision) -> dict[str, Any]:
+    """What an event records of a decision: the id, how it was chosen, its distance and the runner-up's."""
+    return {"global_id": d.global_id, "match": d.kind, "distance": _round(d.distance),
+            "runner_up_id": d.runner_up_id, "runner_up_distance": _round(d.runner_up_distance),
+            "store_track_id": d.track_id}
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(float(v), 4)
+
+
+def obs_from_event(event: dict[str, Any], t_offset: float = 0.0) -> TrackletObs:
+    """A tracklet event (``events.jsonl``, inline embedding) as the matcher saw it: as :func:`from_tracklet`."""
+    if event.get("embedding") is None:
+        raise ValueError(f"event of {event['camera']}:{event['track_id']} has no embedding")
+    t0, t1 = track_span(event["pts"], event.get("first_pts"), event.get("last_pts"))
+    return TrackletObs(event["camera"], int(event["track_id"]), t0 + t_offset, t1 + t_offset,
+                       normalise(np.asarray(event["embedding"], np.float32)))
+
+
+class IdentityStage:
+    """Store + online matcher behind one ``update`` per published batch; ``matcher_factory=None`` only records.
+
+    ``matcher_factory(dim)`` builds the matcher once the first embedding shows its size (a resumed live run
+    passes one that restores the gallery from the store). ``track_offsets`` renumbers local track ids per
+    camera in the store, since a restarted process's tracker counts from 0 again.
+
+    Site time: with ``clock="video"`` (recorded files) a camera's time is its pts plus ``t_offsets[camera]``.
+    With ``clock="wall"`` (live) pts are anchored to the UNIX time of the camera's first frame and re-anchored
+    when they jump back (a reconnect restarts them), so times stay comparable across cameras, reconnects and
+    restarts of the process against the same store.
+    """
+
+    def __init__(self, store: Store, matcher_factory: Callable[[int], OnlineMatcher] | None, *,
+                 t_offsets: dict[str, float] | None = None, track_offsets: dict[str, int] | None = None,
+                 clock: Literal["video", "wall"] = "video") -> None:
+        self.store = store
+        self.factory = matcher_factory
+        self.matcher: OnlineMatcher | None = None
+        self.t_offsets = dict(t_offsets or {})
+        self.track_offsets = track_offsets or {}
+        self.clock = clock
+        self._last_pts: dict[str, float] = {}
+        self.ids: dict[tuple[str, int], int] = {}  # stored key -> global id
+        self._next_purge = time.monotonic() + PURGE_EVERY_S
+
+    def update(self, tracklets: list[Tracklet]) -> list[dict[str, Any]]:
+        """Store and match one batch; the identity fields for each tracklet's event ({} without an embedding)."""
+        items = [(i, t) for i, t in enumerate(tracklets) if t.embedding is not None]
+        fields: list[dict[str, Any]] = [{} for _ in tracklets]
+        if not items:
+            return fields
+        obs = []
+        for _, t in items:
+            o = from_tracklet(t, self._offset(t.camera, t.last_pts))
+            o.track_id += self.track_offsets.get(t.camera, 0)
+            obs.append(o)
+        crops = [t.crops if t.state in CROP_STATES else None for _, t in items]
+        for (i, _), d in zip(items, self.assign(obs, crops), strict=True):
+            if d is not None:
+                fields[i] = event_fields(d)
+        return fields
+
+    def assign(self, obs: list[TrackletObs], crops: list[np.ndarray | None] | None = None) -> list[Decision | None]:
+        """Write the tracklets (and crops) to the store, then match them jointly (None each when only recording)."""
+        if not obs:
+            return []
+        self.store.put_tracklets(obs, crops)
+        if self.factory is None:
+            return [None] * len(obs)
+        if self.matcher is None:
+            self.matcher = self.factory(int(obs[0].embedding.size))
+        decisions = self.matcher.update(obs)
+        self.store.put_decisions(decisions)
+        for d in decisions:
+            self.ids[(d.camera, d.track_id)] = d.global_id
+        if time.monotonic() > self._next_purge:
+            self.store.purge()
+            self._next_purge = time.monotonic() + PURGE_EVERY_S
+        return list(decisions)
+
+    def seen(self, camera: str, track_ids: Iterable[int], pts: float) -> None:
+        """Local tracks in view in this frame: their identities stay "here" until they are lost."""
+        if self.clock == "wall" and (camera not in self.t_offsets or pts < self._last_pts.get(camera, pts)):
+            self.t_offsets[camera] = time.time() - pts  # first frame, or the stream restarted: re-anchor
+        self._last_pts[camera] = pts
+        if self.matcher is None:
+            return
+        off, t = self.track_offsets.get(camera, 0), pts + self.t_offsets.get(camera, 0.0)
+        for tid in track_ids:
+            self.matcher.extend((camera, int(tid) + off), t)
+
+    def _offset(self, camera: str, pts: float | None) -> float:
+        if self.clock == "wall" and camera not in self.t_offsets:  # a tracklet before any frame was seen
+            self.t_offsets[camera] = time.time() - (pts or 0.0)
+        return self.t_offsets.get(camera, 0.0)
+
+    def global_id(self, camera: str, track_id: int) -> int | None:
+        """The global id of a camera's local track (as the tracker numbers it), once it has one."""
+        return self.ids.get((camera, int(track_id) + self.track_offsets.get(camera, 0)))
+
+    def reset(self) -> None:
+        """Forget the in-memory gallery and ids (the store keeps its records)."""
+        self.matcher, self.ids = None, {}
+
+    def close(self) -> None:
+        self.store.purge()
+        self.store.close()
+
+
+def stage_from_config(cfg: IdentityConfig, out_dir: str | Path, embedder: str | Path | None,
+                      live: bool = False) -> IdentityStage:
+    """The ``streid run`` stage: store in ``out_dir``, gallery and track numbering resumed from it; wall clock live."""
+    from streid.pipeline.identity.build import resume_matcher, store_from_config
+
+    store = store_from_config(cfg, out_dir, embedder)
+    offsets = {cam: tid + 1 for cam, tid in store.max_track_ids().items()}
+    return IdentityStage(store, lambda dim: resume_matcher(cfg, store, dim), track_offsets=offsets,
+                         clock="wall" if live else "video")

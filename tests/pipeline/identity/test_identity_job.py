@@ -1,0 +1,143 @@
+"""`streid reid`: an interrupted job resumes to the same result; the command writes store, videos, events, report."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streid.pipeline.detector import MOTDetFileDetector
+from streid.pipeline.identity.config import IdentityConfig
+from streid.pipeline.identity.job import ReidJob, run_reid_job
+from streid.records import Detections, Frame
+from tests.pipeline.identity.conftest import CAMERAS, BandColourEmbedder, tiny_pipeline
+
+
+class StopAt:
+    """GT boxes, and a stop (as SIGINT would set it) when ``camera`` reaches ``frame``: an interrupted run."""
+
+    def __init__(self, files: dict[str, Path], stop: threading.Event, camera: str, frame: int) -> None:
+        self.inner, self.stop, self.camera, self.frame = MOTDetFileDetector(files), stop, camera, frame
+
+    def detect(self, frames: list[Frame]) -> list[Detections]:
+        if any(f.camera == self.camera and f.index == self.frame for f in frames):
+            self.stop.set()
+        return self.inner.detect(frames)
+
+
+def job(site: Path, out: Path) -> ReidJob:
+    files = {c: site / "gt" / f"{c}.txt" for c in CAMERAS}
+    return ReidJob({c: site / f"{c}.mp4" for c in CAMERAS}, out, tiny_pipeline(), IdentityConfig(), files, files)
+
+
+def outputs(out: Path) -> dict[str, Any]:
+    """What must not depend on interruptions: ids, tracks, events (minus wall-clock times), scores."""
+    events = [{k: v for k, v in json.loads(line).items() if k != "time"}
+              for line in (out / "events.jsonl").read_text().splitlines()]
+    return {"ids": json.loads((out / "work/identities.json").read_text())["final"],
+            "online": json.loads((out / "work/identities.json").read_text())["online"],
+            "tracks": {c: (out / "tracks" / f"{c}.txt").read_text() for c in CAMERAS},
+            "events": events, "eval": json.loads((out / "eval.json").read_text())}
+
+
+def test_interrupted_job_resumes_to_the_same_result(synth_site: Path, tmp_path: Path) -> None:
+    whole = run_reid_job(job(synth_site, tmp_path / "whole"), embedder=BandColourEmbedder())
+    assert not whole.interrupted and whole.processed == list(CAMERAS)
+    assert len({g for (c, _), g in whole.final.items() if c == "cam1"} & {g for (c, _), g in whole.final.items()
+                                                                        if c == "cam2"}) >= 2  # cross-camera ids
+
+    out, stop, emb = tmp_path / "resumed", threading.Event(), BandColourEmbedder()
+    files = {c: synth_site / "gt" / f"{c}.txt" for c in CAMERAS}
+    done: list[str] = []
+    first = run_reid_job(job(synth_site, out), stop=stop, embedder=emb, detector=StopAt(files, stop, "cam2", 70),
+                         on_camera_done=done.append)
+    assert first.interrupted and done == ["cam1"]  # camera 1 finished, camera 2 stopped half-way
+    assert (out / "work/cam1/done.json").is_file() and not (out / "work/cam2/done.json").exists()
+    assert not (out / "report.html").exists()
+
+    second = run_reid_job(job(synth_site, out), embedder=emb)
+    assert not second.interrupted and second.processed == ["cam2"]  # camera 1 is not redone
+    assert second.final == whole.final and second.online == whole.online
+    assert outputs(out) == outputs(tmp_path / "whole")
+
+    third = run_reid_job(job(synth_site, out), embedder=emb)  # a finished job: nothing is redone
+    assert third.processed == [] and third.final == whole.final
+
+
+def test_other_inputs_are_refused_in_a_used_folder(synth_site: Path, tmp_path: Path) -> None:
+    run_reid_job(job(synth_site, tmp_path), stop=_set(), embedder=BandColourEmbedder())  # stops at once
+    other = job(synth_site, tmp_path)
+    other.pipeline.tracklets.seq_len = 6
+    with pytest.raises(ValueError, match="--overwrite"):
+        run_reid_job(other, embedder=BandColourEmbedder())
+
+
+def _set() -> threading.Event:
+    e = threading.Event()
+    e.set()
+    return e
+
+
+def test_reid_command_end_to_end(synth_site: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from streid.cli import app
+    from streid.media import count_frames
+    from streid.pipeline.identity.store import SqliteStore
+    from tests.export.conftest import SMALL, model_available, write_checkpoint
+
+    model_available("nl3d")
+    ckpt = write_checkpoint(tmp_path / "small.pt", SMALL["nl3d"])
+    config = tmp_path / "job.yaml"
+    config.write_text(json.dumps({"pipeline": tiny_pipeline().model_dump(mode="json", include={"tracker",
+                                                                                                 "tracklets"})}))
+    out = tmp_path / "out"
+    args = ["reid", "--config", str(config), "--embedder", str(ckpt), "--gt-dets", str(synth_site / "gt"),
+            "--gt", str(synth_site / "gt"), "--out", str(out), "--no-progress"]
+    for cam in CAMERAS:
+        args += ["--video", f"{cam}={synth_site / f'{cam}.mp4'}"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout[result.stdout.index("{"):])
+    assert summary["identities"] >= 1 and 0.0 <= summary["eval"]["offline"]["idf1"] <= 1.0
+
+    html = (out / "report.html").read_text()
+    assert html.count('class="card"') == summary["identities"] and "timeline.png" in html
+    for name in ("per_camera.png", "timeline.png"):
+        assert (out / "report_assets" / name).stat().st_size > 1000
+    assert list((out / "report_assets/crops").glob("*.jpg"))
+    assert {c: count_frames(out / f"{c}.mp4") for c in CAMERAS} == {"cam1": 128, "cam2": 128}
+    store = SqliteStore(out)
+    rows = store.tracklets()
+    assert rows and all(t.global_id is not None and t.embedding is not None for t in rows)
+    assert store.get_meta("embedder") == str(ckpt)
+    store.close()
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    starts = [e for e in events if e["type"] == "start"]
+    assert starts and all({"global_id", "distance", "runner_up_id", "runner_up_distance"} <= set(e) for e in starts)
+    evaluation = json.loads((out / "eval.json").read_text())
+    assert set(evaluation["per_camera"]) == set(CAMERAS) and "HOTA" in evaluation["per_camera"]["cam1"]["tracker"]
+
+    search = CliRunner().invoke(app, ["search", "--store", str(out), "--query", f"cam1:{rows[0].track_id}"])
+    assert search.exit_code == 0, search.output
+
+    again = CliRunner().invoke(app, args)  # a finished job: resumes into nothing, same answer
+    assert again.exit_code == 0 and json.loads(again.stdout[again.stdout.index("{"):]) == summary
+
+
+def test_reid_command_without_a_detector_says_how_to_get_one(synth_site: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from streid.cli import app
+
+    monkeypatch.setenv("STREID_MODELS", str(tmp_path / "no_models"))
+    (tmp_path / "m.onnx").write_bytes(b"")
+    result = CliRunner().invoke(app, ["reid", "--video", f"cam1={synth_site / 'cam1.mp4'}", "--embedder",
+                                      str(tmp_path / "m.onnx"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "person_detector.onnx" in result.output and "does not exist" in result.output
+    assert not (tmp_path / "out").exists()  # refused before anything was written

@@ -1,0 +1,96 @@
+"""``streid train detector``: synthetic set rendered, YOLO trained offline, validated, exported, carded, resumable."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from streid.config import ConfigError, load_config
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = REPO / "configs" / "detector" / "yolo_synthetic.yaml"
+TINY = REPO / "configs" / "synth" / "tiny.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access attempted: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_shipped_config_validates_and_bad_keys_are_named(tmp_path: Path) -> None:
+    section = load_config(CONFIG).detector_train
+    assert section.model == "yolo11n.yaml" and section.imgsz == 320
+    for override, message in [("detector_train.imgsz=300", "multiple of 32"),
+                              ("detector_train.args={epochs: 3}", "not under args"),
+                              ("detector_train.epochz=3", "unknown key")]:
+        with pytest.raises(ConfigError, match=message):
+            load_config(CONFIG, [override])
+
+
+def test_train_detector_end_to_end_on_a_tiny_synthetic_set(tmp_path: Path) -> None:
+    from streid.cli import app
+    from streid.pipeline.detector import YoloDetector
+    from streid.records import Frame
+
+    out = tmp_path / "run"
+    args = ["train", "detector", "--config", str(CONFIG), "--out", str(out), "--epochs", "1", "--imgsz", "64",
+            "--set", f"detector_train.synth_config={TINY}", "--set", "detector_train.synth_images=0",
+            "--set", "detector_train.batch=4",
+            "--set", "detector_train.workers=0", "--set", "detector_train.cache=false",
+            "--set", "detector_train.args={plots: false}"]  # matplotlib figures are most of a 1-epoch run
+    runner = CliRunner()
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["epochs"] == 1 and 0.0 <= summary["mAP50"] <= 1.0 and 0.0 <= summary["mAP50-95"] <= 1.0
+    onnx, card = out / "person_detector.onnx", out / "person_detector.md"
+    assert summary["onnx"] == str(onnx) and onnx.is_file() and card.is_file()
+    assert (out / "data" / "detection" / "data.yaml").is_file()  # rendered by the synthetic world
+    text = card.read_text()
+    assert "streid train detector --config" in text and "--epochs 1" in text and "| mAP50 | mAP50-95 |" in text
+    assert "synthetic world" in text and "ms per frame" in text and "max |ONNX - PyTorch|" in text
+    run = json.loads((out / "detector.json").read_text())
+    assert run["data"]["train_images"] > 0 and run["data"]["val_images"] > 0 and len(run["epoch_seconds"]) == 1
+
+    detector = YoloDetector(onnx, conf=0.0)  # the exported model runs in the pipeline's detector
+    assert detector.imgsz == 64
+    image = np.full((90, 160, 3), 127, np.uint8)
+    detections = detector.detect([Frame("a", 0.0, 0, image), Frame("b", 0.0, 0, image)])
+    assert len(detections) == 2 and all(set(d.class_id.tolist()) <= {0} for d in detections)
+
+    again = runner.invoke(app, args)  # the folder holds a run: refused unless resuming
+    assert again.exit_code == 1 and "--resume continues it" in again.output
+    mtime = (out / "yolo" / "weights" / "best.pt").stat().st_mtime
+    resumed = runner.invoke(app, [*args, "--resume"])  # finished: validated and exported again, not retrained
+    assert resumed.exit_code == 0, resumed.output
+    assert (out / "yolo" / "weights" / "best.pt").stat().st_mtime == mtime
+
+
+def test_missing_data_and_download_only_weights_are_clear_errors(tmp_path: Path) -> None:
+    from streid.train.detector import train_detector
+    from streid.train.detector_config import DetectorTrainConfig
+
+    with pytest.raises(FileNotFoundError, match="detector data set not found"):
+        train_detector(DetectorTrainConfig(), tmp_path / "a", data=tmp_path / "none.yaml")
+    data = tmp_path / "data.yaml"
+    data.write_text("path: .\ntrain: images\nval: images\nnames: {0: person}\n")
+    with pytest.raises(FileNotFoundError, match="never downloads weights"):
+        train_detector(DetectorTrainConfig(model="yolo11n.pt"), tmp_path / "b", data=data)
+
+
+def test_epoch_times_survive_a_resume(tmp_path: Path) -> None:
+    from streid.train.detector import _epoch_times
+
+    csv = tmp_path / "results.csv"  # ultralytics: cumulative time, restarted and the cut epoch repeated on resume
+    csv.write_text("epoch,time,metrics/mAP50(B)\n1,10.0,0\n2,21.0,0\n3,30.0,0\n3,12.0,0\n4,23.0,0\n")
+    assert _epoch_times(csv) == (4, [10.0, 11.0, 12.0, 11.0])
+    assert _epoch_times(tmp_path / "none.csv") == (0, [])

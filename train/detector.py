@@ -1,0 +1,294 @@
+"""Train the person detector: an ultralytics YOLO from its architecture yaml on the synthetic detection set.
+
+Nothing is downloaded: the model is built from the yaml packaged with ultralytics (random init, so no
+``yolo11n.pt``), AMP is off on the CPU (its check would fetch ``yolo11n.pt``), the data set is local (rendered
+by the synthetic world when none is given) and ultralytics is imported through ``import_ultralytics``.
+Everything lands in one run folder; ``resume`` continues from its ``last.pt``. Export is the export stage's
+job (``streid.export.detector``); the ``streid train detector`` command chains the two and writes the card.
+
+    OUT/data/detection/     the rendered YOLO set (when no data.yaml is given)
+    OUT/yolo/               ultralytics' run: weights/{best,last}.pt, results.csv, args.yaml
+    OUT/detector.json       what was trained on what, and the val metrics
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from streid.train.detector_config import DetectorTrainConfig
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[1]
+RUN_NAME = "yolo"
+
+
+@dataclass
+class DataSummary:
+    """Images and labelled boxes per split of a YOLO data set, and where it came from."""
+
+    yaml: str
+    source: str
+    train_images: int = 0
+    val_images: int = 0
+    train_boxes: int = 0
+    val_boxes: int = 0
+
+
+@dataclass
+class DetectorRun:
+    """A finished detector run: weights, data, val metrics (mAP50, mAP50-95, P, R) and timings."""
+
+    out: Path
+    best: Path
+    last: Path
+    data: DataSummary
+    epochs: int
+    train_seconds: float
+    epoch_seconds: list[float] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    val_speed_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key in ("out", "best", "last"):
+            out[key] = str(out[key])
+        return out
+
+
+def run_paths(out: Path) -> tuple[Path, Path, Path]:
+    """(ultralytics save dir, best.pt, last.pt) of the run folder ``out``."""
+    save_dir = out / RUN_NAME
+    return save_dir, save_dir / "weights" / "best.pt", save_dir / "weights" / "last.pt"
+
+
+def _find(path: str | Path) -> Path:
+    """A relative config path from the current folder, else from the checkout (so any cwd works)."""
+    path = Path(path)
+    if path.is_absolute() or path.exists():
+        return path
+    return REPO / path if (REPO / path).exists() else path
+
+
+def render_synthetic(cfg: DetectorTrainConfig, out: Path, seed: int) -> Path:
+    """Render (or resume) the synthetic detection set into ``OUT/data``; returns its data.yaml."""
+    from streid.config import load_config
+    from streid.train.synth.cli import run_synth
+
+    preset = _find(cfg.synth_config)
+    overrides = [f"synth.detection.images={cfg.synth_images}"] if cfg.synth_images else []
+    synth = load_config(preset, overrides)
+    synth.require("synth")
+    root = out / "data"
+    run_synth(synth, root, seed=seed, parts=["detection"], overwrite=False)
+    return root / "detection" / "data.yaml"
+
+
+def summarize_data(data_yaml: Path, source: str) -> DataSummary:
+    """Count images and label lines per split (the card says what the detector saw)."""
+    spec = yaml.safe_load(data_yaml.read_text(encoding="utf-8")) or {}
+    root = Path(spec.get("path") or data_yaml.parent)
+    summary = DataSummary(str(data_yaml), source)
+    for split in ("train", "val"):
+        images = root / str(spec.get(split, f"images/{split}"))
+        files = sorted(images.glob("*.jpg")) + sorted(images.glob("*.png")) if images.is_dir() else []
+        sep = os.sep  # ultralytics' rule: the label of .../images/x.jpg is .../labels/x.txt
+        labels = [Path(str(f.with_suffix(".txt")).replace(f"{sep}images{sep}", f"{sep}labels{sep}")) for f in files]
+        boxes = sum(sum(1 for line in p.read_text().splitlines() if line.strip()) for p in labels if p.is_file())
+        setattr(summary, f"{split}_images", len(files))
+        setattr(summary, f"{split}_boxes", boxes)
+    return summary
+
+
+def train_detector(cfg: DetectorTrainConfig, out: str | Path, *, seed: int = 0, resume: bool = False,
+                   data: str | Path | None = None) -> DetectorRun:
+    """Train (or resume) into ``out``, then validate best.pt on the val split; returns weights and metrics.
+
+    ``data`` (or ``cfg.data``) is a YOLO data.yaml; without one the synthetic set is rendered first.
+    A folder that already holds a run is refused unless ``resume`` is set; a finished run is not retrained.
+    """
+    from streid.offline import import_ultralytics
+
+    out = Path(out).resolve()
+    data = data or cfg.data
+    if data:
+        data_yaml = _find(data).resolve()
+        if not data_yaml.is_file():
+            raise FileNotFoundError(f"detector data set not found: {data_yaml} (a YOLO data.yaml)")
+        source = f"given: {data_yaml}"
+    else:
+        data_yaml = render_synthetic(cfg, out, seed)
+        images = f", detection.images={cfg.synth_images}" if cfg.synth_images else ""
+        source = f"synthetic world: {cfg.synth_config} (seed {seed}{images})"
+    save_dir, best, last = run_paths(out)
+    ultralytics = import_ultralytics()
+    start = time.perf_counter()
+    if last.is_file():
+        if not resume:
+            raise FileExistsError(f"{save_dir} holds a detector run; --resume continues it, or use another --out")
+        if _finished(ultralytics, last):
+            log.info("%s: training already finished; validating and exporting only", last)
+        else:
+            ultralytics.YOLO(str(last)).train(resume=True)
+    else:
+        model = _model(ultralytics, cfg.model)
+        model.train(**train_args(cfg, data_yaml, save_dir, seed))
+    train_seconds = time.perf_counter() - start
+    if not best.is_file():
+        raise RuntimeError(f"ultralytics finished without writing {best}")
+    run = DetectorRun(out, best, last, summarize_data(data_yaml, source), 0, train_seconds)
+    run.epochs, run.epoch_seconds = _epoch_times(save_dir / "results.csv")
+    run.metrics, run.val_speed_ms = validate_detector(best, data_yaml, cfg, out)
+    (out / "detector.json").write_text(json.dumps(run.to_json(), indent=2), encoding="utf-8")
+    return run
+
+
+def train_args(cfg: DetectorTrainConfig, data_yaml: Path, save_dir: Path, seed: int) -> dict[str, Any]:
+    """The ultralytics ``train`` arguments: ours, then the config's extra ``args``."""
+    cpu = cfg.device == "cpu"
+    return {
+        "data": str(data_yaml), "epochs": cfg.epochs, "imgsz": cfg.imgsz, "batch": cfg.batch,
+        "workers": cfg.workers, "device": cfg.device, "seed": seed, "patience": cfg.patience,
+        "project": str(save_dir.parent), "name": save_dir.name, "exist_ok": True,
+        "pretrained": False,  # random init from the yaml: nothing to download
+        "amp": not cpu,  # the AMP check downloads yolo11n.pt; AMP does nothing on the CPU anyway
+        "cache": "ram" if cfg.cache else False, "verbose": False, **cfg.args,
+    }
+
+
+def validate_detector(weights: Path, data_yaml: Path, cfg: DetectorTrainConfig,
+                      out: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """mAP50, mAP50-95, precision and recall of ``weights`` on the val split, and ultralytics' ms per image."""
+    from streid.offline import import_ultralytics
+
+    model = import_ultralytics().YOLO(str(weights))
+    result = model.val(data=str(data_yaml), imgsz=cfg.imgsz, batch=cfg.batch, device=cfg.device, split="val",
+                       workers=cfg.workers, plots=False, project=str(out), name="val", exist_ok=True, verbose=False)
+    box = result.box
+    metrics = {"mAP50": float(box.map50), "mAP50-95": float(box.map), "precision": float(box.mp),
+               "recall": float(box.mr)}
+    return metrics, {k: float(v) for k, v in result.speed.items()}
+
+
+def _model(ultralytics: Any, name: str) -> Any:
+    if name.endswith(".pt") and not Path(name).is_file():
+        raise FileNotFoundError(f"detector_train.model: {name} not found (STREID never downloads weights; "
+                                "use an architecture yaml such as yolo11n.yaml, or a local .pt)")
+    return ultralytics.YOLO(name)
+
+
+def _finished(ultralytics: Any, last: Path) -> bool:
+    """ultralytics marks a finished run's last.pt with epoch -1 (resuming it would fail)."""
+    return (ultralytics.YOLO(str(last)).ckpt or {}).get("epoch", -1) == -1
+
+
+def _epoch_times(results_csv: Path) -> tuple[int, list[float]]:
+    """(epochs done, seconds per epoch) from ultralytics' results.csv.
+
+    Its ``time`` column is cumulative and restarts at a resume, which also repeats the interrupted epoch;
+    the last row of an epoch wins.
+    """
+    if not results_csv.is_file():
+        return 0, []
+    rows = [line.split(",") for line in results_csv.read_text().splitlines() if line.strip()]
+    header = [h.strip() for h in rows[0]]
+    if "epoch" not in header or "time" not in header:
+        return len(rows) - 1, []
+    per_epoch: dict[int, float] = {}
+    previous = 0.0
+    for row in rows[1:]:
+        epoch, now = int(float(row[header.index("epoch")])), float(row[header.index("time")])
+        per_epoch[epoch] = now - previous if now >= previous else now  # a smaller time: the clock restarted
+        previous = now
+    return max(per_epoch), [per_epoch[e] for e in sorted(per_epoch)]
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def model_card(run: DetectorRun, *, command: str, config_yaml: str, artifact: dict[str, Any]) -> str:
+    """Markdown model card: how it was made (command, config, data), how good (val metrics), size and speed.
+
+    ``artifact`` is plain data from the export stage: path, format, precision, imgsz, dynamic, names,
+    size_bytes, parity (one line) and speed_ms (preprocess/inference/postprocess/total per frame).
+    """
+    import torch
+
+    from streid.offline import import_ultralytics
+
+    version = import_ultralytics().__version__
+    m, d = run.metrics, run.data
+    speed = artifact.get("speed_ms") or {}
+    mean_epoch = sum(run.epoch_seconds) / len(run.epoch_seconds) if run.epoch_seconds else float("nan")
+    size = artifact["size_bytes"]
+    lines = [
+        f"# Person detector: {Path(artifact['path']).name}",
+        "",
+        "An ultralytics YOLO trained from scratch (architecture yaml, random init) on STREID's synthetic world, "
+        "so a fresh install has a detector without downloading anything. It has seen synthetic people only: "
+        "for real video, point `pipeline.detector.weights` at real weights (e.g. ultralytics' `yolo11n.pt`).",
+        "",
+        "## Made by",
+        "",
+        f"```\n{command}\n```",
+        "",
+        f"Config (resolved):\n\n```yaml\n{config_yaml.rstrip()}\n```",
+        "",
+        "## Model and artifact",
+        "",
+        f"- Architecture: `{_arch(run)}`, ultralytics {version}; classes: {artifact['names']}",
+        f"- File: `{Path(artifact['path']).name}`, {artifact['format'].upper()} {artifact['precision']}, "
+        f"{size / 1e6:.2f} MB, input `images` float32 (B, 3, {artifact['imgsz']}, {artifact['imgsz']}) RGB in [0, 1]"
+        f"{', dynamic batch' if artifact['dynamic'] else ', batch 1'}; output (B, 4 + classes, anchors), NMS outside",
+        f"- Parity with PyTorch: {artifact.get('parity') or 'not checked'}",
+        "",
+        "## Data",
+        "",
+        f"- {d.source}",
+        f"- train: {d.train_images} images, {d.train_boxes} boxes; val: {d.val_images} images, {d.val_boxes} boxes",
+        "",
+        "## Training",
+        "",
+        f"- {run.epochs} epochs at imgsz {artifact['imgsz']}, {run.train_seconds / 60:.1f} min this session "
+        f"(mean {mean_epoch:.1f} s per epoch), on {_cpu_name()} with {torch.get_num_threads()} threads",
+        "",
+        "## Metrics (val split, best.pt)",
+        "",
+        "| mAP50 | mAP50-95 | precision | recall |",
+        "|---|---|---|---|",
+        f"| {m.get('mAP50', float('nan')):.3f} | {m.get('mAP50-95', float('nan')):.3f} "
+        f"| {m.get('precision', float('nan')):.3f} | {m.get('recall', float('nan')):.3f} |",
+        "",
+        "## Speed here",
+        "",
+    ]
+    if speed:
+        lines.append(f"ONNX Runtime on the CPU through ultralytics predict, batch 1, imgsz {artifact['imgsz']}: "
+                     f"{speed['total']:.1f} ms per frame (preprocess {speed['preprocess']:.1f}, inference "
+                     f"{speed['inference']:.1f}, postprocess {speed['postprocess']:.1f}); "
+                     f"{os.cpu_count()} cores, {_cpu_name()}.")
+    else:
+        lines.append("not measured")
+    return "\n".join(lines) + "\n"
+
+
+def _arch(run: DetectorRun) -> str:
+    args = run.out / RUN_NAME / "args.yaml"
+    if args.is_file():
+        return str((yaml.safe_load(args.read_text()) or {}).get("model", "?"))
+    return "?"

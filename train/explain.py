@@ -1,0 +1,118 @@
+"""``streid explain``: where an attention model looks in a tracklet, as one PNG.
+
+Top row: each frame of the clip with the spatial class token's attention over its h x w cells as a
+heat-map; bottom: the temporal class token's weight for each frame. The clip is the tracklet sampled the
+way evaluation samples it (``seq_len`` evenly spaced frames at the checkpoint's input size), so the
+picture shows what the retrieval embedding was computed from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+DEFAULT_SEQ_LEN, DEFAULT_SIZE = 8, (256, 128)
+
+
+def tracklet_frames(frames: str | Path | Sequence[str | Path]) -> list[Path]:
+    """Image paths of a tracklet: a folder (its images, sorted by name) or an explicit list."""
+    if isinstance(frames, str | Path):
+        folder = Path(frames)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder}: tracklet folder not found")
+        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not paths:
+            raise FileNotFoundError(f"{folder}: holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        return paths
+    paths = [Path(p) for p in frames]
+    if not paths:
+        raise FileNotFoundError("no frames given")
+    return paths
+
+
+def load_model(checkpoint: str | Path) -> tuple[Any, dict[str, Any]]:
+    """(model in eval mode, its config dict) from a STREID checkpoint; weights loaded strictly."""
+    from pydantic import TypeAdapter
+
+    from streid.train.checkpoint import read_checkpoint
+    from streid.train.models import build_model
+    from streid.train.models.config import ModelConfig
+
+    data = read_checkpoint(checkpoint)
+    model_cfg = TypeAdapter(ModelConfig).validate_python(data["config"]["model"])
+    model_cfg = model_cfg.model_copy(update={"pretrained": None})  # weights come from the checkpoint
+    model = build_model(model_cfg, int(data["num_classes"]))
+    model.load_state_dict({k.removeprefix("module."): v for k, v in data["model"].items()})
+    return model.eval(), data["config"]
+
+
+def explain_tracklet(
+    checkpoint: str | Path,
+    frames: str | Path | Sequence[str | Path],
+    out_png: str | Path,
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """Write the attention picture of one tracklet; returns the frames used and both attention arrays."""
+    import torch
+
+    from streid.train.data.clips import load_frame, sample_evenly, to_tensor
+
+    model, config = load_model(checkpoint)
+    if not hasattr(model, "explain"):
+        raise ValueError(f"{checkpoint}: model '{config['model']['name']}' has no attention maps to explain")
+    data_cfg = config.get("data") or {}
+    seq_len = int(data_cfg.get("seq_len", DEFAULT_SEQ_LEN))
+    height, width = int(data_cfg.get("height", DEFAULT_SIZE[0])), int(data_cfg.get("width", DEFAULT_SIZE[1]))
+    paths = tracklet_frames(frames)
+    chosen = [paths[i] for i in sample_evenly(len(paths), seq_len)]
+    clip = np.stack([load_frame(str(p), height, width) for p in chosen])  # (L, H, W, 3) RGB
+    model = model.to(device)
+    with torch.no_grad():
+        out = model.explain(to_tensor(clip).unsqueeze(0).to(device))
+    if "temporal_attention" not in out:
+        raise ValueError(f"{checkpoint}: this variant has no transformers (model.transformers=false), no attention")
+    temporal = out["temporal_attention"][0].cpu().numpy()
+    spatial = out["spatial_attention"][0].cpu().numpy()  # (L, h, w)
+    out_png = Path(out_png)
+    draw(clip, spatial, temporal, [p.name for p in chosen], out_png)
+    return {"frames": [str(p) for p in chosen], "temporal": temporal, "spatial": spatial, "png": out_png}
+
+
+def draw(clip: np.ndarray, spatial: np.ndarray, temporal: np.ndarray, names: list[str], out_png: Path) -> Path:
+    """Frames with their spatial heat-maps (scaled to the clip's largest cell, so frames compare), temporal
+    weights as bars against the uniform 1/L."""
+    import cv2
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seq_len, height, width = clip.shape[:3]
+    fig = plt.figure(figsize=(max(6.0, 1.3 * seq_len), 5.2))
+    grid = fig.add_gridspec(2, seq_len, height_ratios=[3, 1.2])
+    top = max(float(spatial.max()), 1e-12)
+    for t in range(seq_len):
+        ax = fig.add_subplot(grid[0, t])
+        heat = cv2.resize(spatial[t].astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
+        ax.imshow(clip[t])
+        ax.imshow(heat / top, cmap="jet", alpha=0.45, vmin=0, vmax=1)
+        ax.set_title(f"{t}: {temporal[t]:.2f}", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(names[t][-14:], fontsize=6)
+    bars = fig.add_subplot(grid[1, :])
+    bars.bar(range(seq_len), temporal, color="tab:orange")
+    bars.axhline(1 / seq_len, color="grey", lw=0.8, ls="--", label="uniform 1/L")
+    bars.set(xlabel="frame", ylabel="temporal attention", xticks=range(seq_len),
+             ylim=(0, 1.2 * max(float(temporal.max()), 1 / seq_len)))
+    bars.legend(fontsize=7, loc="upper right")
+    fig.suptitle("spatial attention (class token over cells) and temporal attention per frame", fontsize=9)
+    fig.tight_layout()
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
+    return out_png
