@@ -23,6 +23,15 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(config, list(overrides))
     cfg.require("pipeline")
+    from streid.defaults import resolve_embedder
+
+    try:  # 'default' -> the built-in model's path, so the store records the real artifact
+        embedder_path = resolve_embedder(cfg.pipeline.embedder.path)
+    except FileNotFoundError as exc:
+        raise ConfigError(config, "pipeline.embedder.path", str(exc)) from None
+    cfg.sections["pipeline"] = cfg.pipeline.model_copy(
+        update={"embedder": cfg.pipeline.embedder.model_copy(update={"path": embedder_path})}
+    )
     identity = None
     if cfg.identity.enabled and cfg.pipeline.embedder.path:  # global ids need embeddings
         from streid.pipeline.identity.stage import stage_from_config

@@ -85,9 +85,9 @@ class TrackletConfig(Section):
 
 
 class EmbedderConfig(Section):
-    """Re-id embedder artifact (export stage); empty path = tracklets without embeddings."""
+    """Re-id embedder artifact (export stage); ``default`` = the built-in model, empty = no embeddings."""
 
-    path: str = ""
+    path: str = Field("", description="artifact (.onnx/.engine/.pt); 'default': deploy/models/reid_small.onnx")
     max_batch: int = Field(16, ge=1)
     max_wait_ms: float = Field(50.0, ge=0, description="live: longest a pending tracklet waits for a batch")
 

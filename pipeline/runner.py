@@ -56,15 +56,18 @@ def build_detector(cfg: PipelineSection) -> Detector:
 
 def load_configured_embedder(cfg: PipelineSection) -> Embedder | None:
     """The export stage's backend for ``embedder.path`` (None when no path is set)."""
-    if not cfg.embedder.path:
+    from streid.defaults import resolve_embedder
+
+    path = resolve_embedder(cfg.embedder.path)  # 'default': the built-in model
+    if not path:
         return None
-    if not Path(cfg.embedder.path).exists():
-        raise FileNotFoundError(f"pipeline.embedder.path: re-id artifact not found: {cfg.embedder.path}")
+    if not Path(path).exists():
+        raise FileNotFoundError(f"pipeline.embedder.path: re-id artifact not found: {path}")
     try:
         from streid.pipeline.embedder import load_embedder  # the export stage's backends
     except ModuleNotFoundError as exc:
         raise RuntimeError(f"pipeline.embedder.path is set but the embedder backends are missing: {exc}") from exc
-    return load_embedder(cfg.embedder.path)
+    return load_embedder(path)
 
 
 @contextmanager

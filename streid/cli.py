@@ -127,6 +127,27 @@ def search(
     raise typer.Exit(search_command(store, query, top, embedder))
 
 
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("runs/demo"),
+    seed: Annotated[int | None, typer.Option("--seed", help="world seed (default: a fresh one each run)")] = None,
+    overrides: Overrides = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Render a small multi-camera site, re-identify its people with the built-in models, score it, report."""
+    from streid.demo import print_summary, run_demo
+
+    try:
+        summary = run_demo(out, seed=seed, overrides=overrides or [], progress=progress)
+    except FileNotFoundError as exc:
+        typer.echo(f"demo: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(130) from None
+    print_summary(summary)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: config errors become one line on stderr and exit code 2."""
     try:

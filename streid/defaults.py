@@ -21,13 +21,37 @@ def models_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1] / "deploy" / "models"
 
 
-def default_detector() -> Path:
-    """The built-in person detector ONNX; FileNotFoundError naming the command that makes it."""
-    path = models_dir() / DETECTOR_FILE
+def _builtin(name: str, what: str, command: str, setting: str) -> Path:
+    """A built-in model file, or FileNotFoundError saying how to make it and how to give your own."""
+    path = models_dir() / name
     if not path.is_file():
         raise FileNotFoundError(
-            f"no detector weights configured and the default detector {path} does not exist: make it with "
-            f"`{MAKE_COMMAND}` (or `streid train detector --export {path}`), or set pipeline.detector.weights "
-            "to your own .pt/.onnx/.engine"
+            f"no {what} configured and the default {path} does not exist: make it with `{command}`, or set "
+            f"{setting}"
         )
     return path
+
+
+def default_detector() -> Path:
+    """The built-in person detector ONNX."""
+    return _builtin(
+        DETECTOR_FILE, "detector weights",
+        f"{MAKE_COMMAND} detector` (or `streid train detector --export {models_dir() / DETECTOR_FILE}",
+        "pipeline.detector.weights (or --detector) to your own .pt/.onnx/.engine weights",
+    )
+
+
+REID_FILE = "reid_small.onnx"
+
+
+def default_embedder() -> Path:
+    """The built-in re-id model ONNX."""
+    return _builtin(
+        REID_FILE, "re-id model", f"{MAKE_COMMAND} reid",
+        "pipeline.embedder.path (or --embedder) to your own .onnx/.engine/.pt artifact",
+    )
+
+
+def resolve_embedder(path: str) -> str:
+    """``default`` (any case) -> the built-in re-id model; any other value unchanged ("" = no embeddings)."""
+    return str(default_embedder()) if path.strip().lower() == "default" else path

@@ -96,8 +96,11 @@ def build_job(videos: dict[str, Path], out: Path, config: Path | None, site: Pat
             update={"kind": "yolo", "weights": str(weights)})})
     if embedder is not None:
         pipe = pipe.model_copy(update={"embedder": pipe.embedder.model_copy(update={"path": str(embedder)})})
-    if not pipe.embedder.path:
-        raise typer.BadParameter("the job needs a re-id model: pass --embedder PATH (.onnx/.engine/.pt)")
+    from streid.defaults import resolve_embedder
+
+    # no model named anywhere, or 'default': the built-in one (FileNotFoundError says how to make it)
+    path = resolve_embedder(pipe.embedder.path or "default")
+    pipe = pipe.model_copy(update={"embedder": pipe.embedder.model_copy(update={"path": path})})
     return ReidJob(videos, out, pipe, cfg.identity, det_files, find_mot_files(gt, cams, "--gt") if gt else None)
 
 
@@ -107,7 +110,8 @@ def reid_command(
     config: Annotated[Path | None, typer.Option("--config", help="YAML with pipeline: and identity: sections")] = None,
     site: Annotated[Path | None, typer.Option("--site", help="site YAML (identity: site, overlaps, transit), or a "
                                                              "synthetic world's site.json")] = None,
-    embedder: Annotated[Path | None, typer.Option("--embedder", help="re-id artifact (.onnx/.engine/.pt)")] = None,
+    embedder: Annotated[Path | None, typer.Option("--embedder", help="re-id artifact (.onnx/.engine/.pt); "
+                                                                     "default: deploy/models/reid_small.onnx")] = None,
     detector: Annotated[Path | None, typer.Option("--detector", help="person detector weights")] = None,
     gt_dets: Annotated[Path | None, typer.Option("--gt-dets", help="MOT boxes per camera (DIR/CAM.txt) instead "
                                                                    "of a detector")] = None,
