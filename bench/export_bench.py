@@ -106,7 +106,15 @@ def bench_model(ckpt: Path, work: Path, args: argparse.Namespace) -> None:
     for batch in args.batches:
         rates = [throughput(e, clips, batch, args.min_s) for e in backends.values()]
         print(f"{batch:>5} | " + " | ".join(f"{r:>12.1f} ({r / rates[0]:4.2f}x)" for r in rates))
-    if args.map_identities:
+    if args.eval_data:
+        from streid.train.data import read_dataset
+        from streid.train.eval.artifact import evaluate_embedder
+
+        ds = read_dataset("synthetic", args.eval_data)
+        maps = {k: 100 * evaluate_embedder(backends[k], ds)["mAP"] for k in list(backends)[1:]}
+        print(f"mAP (%) on {args.eval_data} (torchreid protocol): " + ", ".join(
+            f"{k} {v:.2f} ({v - maps['ORT FP32']:+.2f})" for k, v in maps.items()))
+    elif args.map_identities:
         maps = synthetic_map({k: backends[k] for k in list(backends)[1:]}, *shape, args.map_identities)
         print("synthetic test split mAP (%): " + ", ".join(
             f"{k} {v:.2f} ({v - maps['ORT FP32']:+.2f})" for k, v in maps.items()))
@@ -121,6 +129,7 @@ def main() -> None:
     parser.add_argument("--min-s", type=float, default=3.0, help="seconds timed per backend and batch")
     parser.add_argument("--calib-clips", type=int, default=32)
     parser.add_argument("--map-identities", type=int, default=40, help="identities of the mAP world (0: skip)")
+    parser.add_argument("--eval-data", type=Path, help="synthetic reid/ folder: mAP on its test split instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="streid-export-bench-") as tmp:
         work = Path(tmp)

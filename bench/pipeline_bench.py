@@ -93,7 +93,7 @@ def rss_mb() -> float:
     return 0.0
 
 
-def live(seconds: float, cameras: int, weights: str, imgsz: int, out: Path, device: str) -> dict:
+def live(seconds: float, cameras: int, weights: str, imgsz: int, out: Path, device: str, embedder: str = "") -> dict:
     """Live mode, ``cameras`` 640x360 test sources at 30 fps each (faster than we process): age and RSS."""
     import threading
 
@@ -101,6 +101,7 @@ def live(seconds: float, cameras: int, weights: str, imgsz: int, out: Path, devi
         "mode": "live", "width": 640, "height": 360,
         "cameras": [{"name": f"live{i}", "kind": "test", "capture_fps": 30} for i in range(cameras)],
         "detector": {"kind": "yolo", "weights": weights, "imgsz": imgsz, "device": device},
+        "embedder": {"path": embedder},
         "output": {"dir": str(out), "video": False},
     })
     stop = threading.Event()
@@ -129,6 +130,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="ultralytics device for both sides: cpu, 0")
     ap.add_argument("--embedder", default="", help="exported re-id artifact (optional)")
     ap.add_argument("--live", type=float, default=0.0, help="also run live mode for this many seconds")
+    ap.add_argument("--live-only", action="store_true", help="skip the offline comparison (with --live)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="streid-bench-") as tmp:
@@ -141,13 +143,21 @@ def main() -> None:
             weights = str(root / "yolo11n-untrained.pt")
             import_ultralytics().YOLO("yolo11n.yaml").save(weights)
         det_yolo = {"kind": "yolo", "weights": weights, "imgsz": args.imgsz, "conf": 0.25, "device": args.device}
-        results = {
-            "ours_motdet": ours(scenes, root / "motdet", {"kind": "motdet"}, args.embedder),
-            "ours_yolo": ours(scenes, root / "yolo", det_yolo, args.embedder),
-            "ultralytics_track": theirs(scenes, weights, args.imgsz, args.device),
-        }
+        results = {}
+        if not args.live_only:
+            results = {
+                "ours_motdet": ours(scenes, root / "motdet", {"kind": "motdet"}, args.embedder),
+                "ours_yolo": ours(scenes, root / "yolo", det_yolo, args.embedder),
+                "ultralytics_track": theirs(scenes, weights, args.imgsz, args.device),
+            }
         if args.live:
-            results["live"] = live(args.live, args.cameras, weights, args.imgsz, root / "live", args.device)
+            results["live"] = live(args.live, args.cameras, weights, args.imgsz, root / "live", args.device,
+                                   args.embedder)
+    if args.live_only:
+        r = results["live"]
+        print(f"== live ({args.cameras} test cameras at 30 fps, 640x360)\n{format_summary(r)}")
+        print("RSS MB over time (s, MB):", r["rss_mb"])
+        return
     for name in ("ours_motdet", "ours_yolo"):
         print(f"== {name}\n{format_summary(results[name])}")
         print("  tracking vs ground truth (HOTA / IDF1 / MOTA, %):", json.dumps(results[name]["tracking"]))

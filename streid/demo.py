@@ -19,6 +19,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = REPO / "configs" / "synth" / "demo.yaml"
+REID_CONFIG = REPO / "configs" / "reid" / "synth.yaml"  # tracklet gates for small synthetic people, matcher thresholds
 
 
 def run_demo(
@@ -61,7 +62,8 @@ def run_demo(
 
     scenes = world / "scenes"
     videos = {p.stem: p for p in sorted(scenes.glob("*.mp4"))}
-    job = build_job(videos, out / "reid", None, scenes / "site.json", [], embedder, detector, None, scenes / "gt")
+    gt = scenes / "gt"
+    job = build_job(videos, out / "reid", REID_CONFIG, scenes / "site.json", [], embedder, detector, None, gt)
     result = run_reid_job(job, progress=progress)
     if result.interrupted:
         raise KeyboardInterrupt(f"demo interrupted; run the same command (with --seed {seed}) to resume")
