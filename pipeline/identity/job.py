@@ -404,7 +404,11 @@ def evaluate_job(job: ReidJob, paths: JobPaths) -> dict[str, Any]:
             from trackers.eval import evaluate_mot_sequence
         except ImportError:  # the tracker's own scores need Roboflow trackers' eval; the id scores do not
             continue
-        s = evaluate_mot_sequence(gt[c], paths.cam(c) / f"{c}.txt", metrics=["CLEAR", "HOTA", "Identity"])
+        tracks = paths.cam(c) / f"{c}.txt"
+        if not tracks.is_file() or tracks.stat().st_size == 0:  # no track at all: scores are 0, not an error
+            per_camera[c]["tracker"] = {"HOTA": 0.0, "IDF1": 0.0, "MOTA": 0.0}
+            continue
+        s = evaluate_mot_sequence(gt[c], tracks, metrics=["CLEAR", "HOTA", "Identity"])
         per_camera[c]["tracker"] = {"HOTA": round(float(s.HOTA.HOTA), 4), "IDF1": round(float(s.Identity.IDF1), 4),
                                     "MOTA": round(float(s.CLEAR.MOTA), 4)}
     out["per_camera"] = per_camera

@@ -37,7 +37,8 @@ def test_no_generic_top_level_packages() -> None:
 
 
 def test_doctor_runs_and_reports_tensorrt_optional(tmp_path: Path) -> None:
-    env = {**os.environ, "STREID_HOME": str(tmp_path)}
+    # a test before this one may have imported ultralytics in-process, which exports YOLO_CONFIG_DIR
+    env = {k: v for k, v in os.environ.items() if k != "YOLO_CONFIG_DIR"} | {"STREID_HOME": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-m", "streid.cli", "doctor"], capture_output=True, text=True,
                           env={**env, "COLUMNS": "200"}, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
