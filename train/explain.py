@@ -8,6 +8,7 @@ picture shows what the retrieval embedding was computed from.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+MARS_NAME = re.compile(r"^(\d{4}C\d+T\d{4})F\d{3}\.")
 DEFAULT_SEQ_LEN, DEFAULT_SIZE = 8, (256, 128)
 
 
@@ -27,6 +29,10 @@ def tracklet_frames(frames: str | Path | Sequence[str | Path]) -> list[Path]:
         paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not paths:
             raise FileNotFoundError(f"{folder}: holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        # A MARS-layout identity folder holds several tracklets (PPPPCcTttttFfff.jpg): take the first one.
+        first = MARS_NAME.match(paths[0].name)
+        if first:
+            paths = [p for p in paths if p.name.startswith(first.group(1))]
         return paths
     paths = [Path(p) for p in frames]
     if not paths:

@@ -62,3 +62,11 @@ def test_explain_refuses_what_it_cannot_draw(tmp_path: Path) -> None:
     empty.mkdir()
     res = runner.invoke(app, ["explain", "--checkpoint", str(_checkpoint(tmp_path / "m.pt")), "--tracklet", str(empty)])
     assert res.exit_code == 1 and "holds no images" in res.output
+
+
+def test_mars_identity_folder_gives_its_first_tracklet(tmp_path) -> None:
+    from streid.train.explain import tracklet_frames
+
+    for name in ("0007C1T0001F001.jpg", "0007C1T0001F002.jpg", "0007C2T0003F001.jpg"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in tracklet_frames(tmp_path)] == ["0007C1T0001F001.jpg", "0007C1T0001F002.jpg"]
