@@ -15,7 +15,7 @@ what=${1:-all}
 
 make_detector() {
   # YOLO11n from its yaml on the synthetic detection set at imgsz 320 (stage 1: 10 epochs from scratch),
-  # then stage 2: 12 more epochs from stage 1's best.pt on a larger set; ~40 min on 2 idle CPU cores.
+  # then stage 2: 8 more epochs from stage 1's best.pt on a larger set; ~40 min on 2 idle CPU cores.
   echo "[models] person detector -> $MODELS/person_detector.onnx"
   "$STREID" train detector --config configs/detector/yolo_synthetic.yaml --out "$RUNS/detector" --resume
   "$STREID" train detector --config configs/detector/yolo_synthetic_finetune.yaml --out "$RUNS/detector_ft" \

@@ -158,7 +158,8 @@ def train_args(cfg: DetectorTrainConfig, data_yaml: Path, save_dir: Path, seed: 
         "data": str(data_yaml), "epochs": cfg.epochs, "imgsz": cfg.imgsz, "batch": cfg.batch,
         "workers": cfg.workers, "device": cfg.device, "seed": seed, "patience": cfg.patience,
         "project": str(save_dir.parent), "name": save_dir.name, "exist_ok": True,
-        "pretrained": False,  # random init from the yaml: nothing to download
+        # a local .pt starts from its weights; a yaml is a random init (nothing to download either way)
+        "pretrained": cfg.model if cfg.model.endswith(".pt") else False,
         "amp": not cpu,  # the AMP check downloads yolo11n.pt; AMP does nothing on the CPU anyway
         "cache": "ram" if cfg.cache else False, "verbose": False, **cfg.args,
     }
