@@ -12,7 +12,8 @@ from streid.cli import app
 from streid.defaults import models_dir
 
 REDUCED = [
-    "synth.scenes.cameras=2", "synth.scenes.duration_s=10", "synth.scenes.people=4", "synth.scenes.transit_s=[0.5,1.5]", "synth.population.identities=12",
+    "synth.scenes.cameras=2", "synth.scenes.duration_s=10", "synth.scenes.people=4",
+    "synth.scenes.transit_s=[0.5,1.5]", "synth.population.identities=12",
     "synth.reid.frames=[6,8]", "synth.reid.height=128", "synth.reid.width=64",
 ]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -17,13 +16,7 @@ CONFIG = REPO / "configs" / "detector" / "yolo_synthetic.yaml"
 TINY = REPO / "configs" / "synth" / "tiny.yaml"
 
 
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError(f"network access attempted: {args}")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
+pytestmark = pytest.mark.usefixtures("no_network")  # tests/conftest.py: any connect() fails the test
 
 
 def test_shipped_config_validates_and_bad_keys_are_named(tmp_path: Path) -> None:
