@@ -237,10 +237,12 @@ def model_card(run: DetectorRun, *, command: str, config_yaml: str, artifact: di
     speed = artifact.get("speed_ms") or {}
     mean_epoch = sum(run.epoch_seconds) / len(run.epoch_seconds) if run.epoch_seconds else float("nan")
     size = artifact["size_bytes"]
+    start = (f"fine-tuned from local weights ({_arch(run)}), themselves trained from an architecture yaml"
+             if _arch(run).endswith(".pt") else "trained from scratch (architecture yaml, random init)")
     lines = [
         f"# Person detector: {Path(artifact['path']).name}",
         "",
-        "An ultralytics YOLO trained from scratch (architecture yaml, random init) on STREID's synthetic world, "
+        f"An ultralytics YOLO {start} on STREID's synthetic world, "
         "so a fresh install has a detector without downloading anything. It has seen synthetic people only: "
         "for real video, point `pipeline.detector.weights` at real weights (e.g. ultralytics' `yolo11n.pt`).",
         "",
