@@ -62,12 +62,23 @@ def int8_cmd(
         str, typer.Option("--target", help="tensorrt: symmetric, runs on TensorRT and ORT; cpu: ORT CPU fast path")
     ] = "tensorrt",
     out: Annotated[Path | None, typer.Option("--out", help="output (default: NAME.int8.onnx)")] = None,
+    eval_data: Annotated[
+        Path | None, typer.Option("--eval-data", help="synthetic reid/ folder: FP32 vs INT8 mAP on its test split")
+    ] = None,
+    max_map_drop: Annotated[
+        float, typer.Option("--max-map-drop", help="with --eval-data: refuse an INT8 model losing more mAP points")
+    ] = 1.0,
 ) -> None:
     """FP32 ONNX -> INT8 QDQ ONNX (static, per-channel), calibrated on real clips."""
     from streid.export.int8 import quantize_int8
 
-    result = _run(lambda: quantize_int8(onnx, out, calib=calib, calib_clips=clips, target=target))
+    result = _run(lambda: quantize_int8(onnx, out, calib=calib, calib_clips=clips, target=target,
+                                        eval_data=eval_data, max_map_drop=max_map_drop))
     _report(result.path, result.meta, f"parity vs FP32 (reported, no bar for INT8): {result.parity.line()}")
+    if result.retrieval:
+        r = result.retrieval
+        typer.echo(f"mAP on {eval_data}: FP32 {100 * r['fp32_mAP']:.2f}, INT8 {100 * r['int8_mAP']:.2f} "
+                   f"({100 * (r['int8_mAP'] - r['fp32_mAP']):+.2f})")
 
 
 @export_app.command("engine")

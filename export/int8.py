@@ -77,8 +77,15 @@ def quantize_int8(
     calib_clips: int = 32,
     parity_clips: np.ndarray | None = None,
     target: str = "tensorrt",
+    eval_data: str | Path | None = None,
+    max_map_drop: float = 1.0,
 ) -> ExportResult:
-    """Write the INT8 QDQ artifact; returns it with its cosine to the FP32 model (per clip, batch 1 and 8)."""
+    """Write the INT8 QDQ artifact; returns it with its cosine to the FP32 model (per clip, batch 1 and 8).
+
+    With ``eval_data`` (a synthetic-world ``reid/`` folder, MARS layout) both artifacts are also scored on its
+    test split, and an INT8 model that loses more than ``max_map_drop`` mAP points is refused (nothing written):
+    a cosine close to 1 does not guarantee the ranking survives when identities differ in small directions.
+    """
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -119,10 +126,48 @@ def quantize_int8(
             if parity_clips is None:
                 parity_clips = default_parity_clips(meta["seq_len"], meta["height"], meta["width"])
             report = int8_parity(onnx_path, tmp, parity_clips)
+            retrieval = None
+            if eval_data is not None:
+                retrieval = retrieval_check(onnx_path, tmp, Path(eval_data))
+                drop = 100 * (retrieval["fp32_mAP"] - retrieval["int8_mAP"])
+                if drop > max_map_drop:
+                    raise ExportError(
+                        f"INT8 loses {drop:.2f} mAP points on {eval_data} (FP32 {100 * retrieval['fp32_mAP']:.2f}, "
+                        f"INT8 {100 * retrieval['int8_mAP']:.2f}; limit {max_map_drop}): keep the FP32 artifact, "
+                        "calibrate on more clips, or raise --max-map-drop"
+                    )
             os.replace(tmp, out)
         finally:
             tmp.unlink(missing_ok=True)
-    return ExportResult(out, {**meta, "precision": "int8", "quant_target": target}, report)
+    return ExportResult(out, {**meta, "precision": "int8", "quant_target": target}, report, retrieval)
+
+
+class _OrtClips:
+    """An ONNX re-id artifact as a clip embedder (uint8 BGR clips in), for ``evaluate_embedder``."""
+
+    def __init__(self, path: Path, meta: dict[str, Any]) -> None:
+        import onnxruntime as ort
+
+        self.meta = meta
+        self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0].name
+
+    def embed(self, clips: np.ndarray) -> np.ndarray:
+        out = self.session.run(None, {self.input: clips})[0]
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def retrieval_check(fp32: Path, int8: Path, data_root: Path, protocol: str = "torchreid") -> dict[str, float]:
+    """mAP of the FP32 and the INT8 artifact on a synthetic test split (torchreid protocol)."""
+    from streid.train.data import read_dataset
+    from streid.train.eval.artifact import evaluate_embedder
+
+    meta = read_onnx_meta(fp32)
+    dataset = read_dataset("synthetic", data_root)
+    return {
+        "fp32_mAP": float(evaluate_embedder(_OrtClips(fp32, meta), dataset, protocol)["mAP"]),
+        "int8_mAP": float(evaluate_embedder(_OrtClips(int8, meta), dataset, protocol)["mAP"]),
+    }
 
 
 def input_convs(graph: Any) -> list[str]:

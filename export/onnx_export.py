@@ -30,6 +30,7 @@ class ExportResult:
     path: Path
     meta: dict[str, Any]
     parity: ParityReport
+    retrieval: dict[str, float] | None = None  # INT8: mAP of FP32 and INT8 on a test split, when one was given
 
 
 def temp_path(out: Path) -> Path:

@@ -92,3 +92,24 @@ def test_empty_calibration_folder_fails_clearly(exported, tmp_path: Path) -> Non
     result = CliRunner().invoke(app, ["export", "int8", "--onnx", str(fp32.path), "--calib", str(tmp_path / "empty"),
                                       "--out", str(out)])
     assert result.exit_code == 1 and "no images" in result.output and not out.exists()
+
+
+def test_int8_retrieval_check_scores_both_and_refuses_a_drop(exported, tmp_path: Path) -> None:
+    """--eval-data scores FP32 and INT8 on a real synthetic test split; over --max-map-drop nothing is written."""
+    from streid.config import load_config
+    from streid.train.synth.build import synthesize
+
+    cfg = load_config(Path(__file__).resolve().parents[2] / "configs/synth/tiny.yaml",
+                      [f"synth.reid.height={HEIGHT}", f"synth.reid.width={WIDTH}"])
+    synthesize(cfg.synth, 3, tmp_path / "world", parts=["reid"])
+    _, fp32 = exported("nl3d")
+    out = tmp_path / "m.int8.onnx"
+    base = ["export", "int8", "--onnx", str(fp32.path), "--clips", "8", "--out", str(out),
+            "--eval-data", str(tmp_path / "world" / "reid")]
+    result = CliRunner().invoke(app, base)
+    assert result.exit_code == 0, result.output
+    assert "mAP on" in result.output and "FP32" in result.output and out.is_file()
+    out.unlink()
+    result = CliRunner().invoke(app, [*base, "--max-map-drop", "-101"])  # no model can gain 101 points
+    assert result.exit_code == 1 and "mAP points" in result.output and not out.exists()
+    assert not list(tmp_path.glob(".m.int8*"))  # no temporary left behind
