@@ -43,11 +43,14 @@ def onnx_cmd(
     batch_dynamic: Annotated[
         bool, typer.Option("--batch-dynamic/--batch-static", help="dynamic batch axis (static: batch 1)")
     ] = True,
+    seq_len: Annotated[
+        int | None, typer.Option("--seq-len", min=1, help="clip length L of the artifact (default: the training L)")
+    ] = None,
 ) -> None:
     """Checkpoint -> ONNX (uint8 BGR clips in, embedding out), checked against PyTorch on synthetic clips."""
     from streid.export.onnx_export import export_onnx
 
-    result = _run(lambda: export_onnx(checkpoint, out, opset=opset, batch_dynamic=batch_dynamic))
+    result = _run(lambda: export_onnx(checkpoint, out, opset=opset, batch_dynamic=batch_dynamic, seq_len=seq_len))
     _report(result.path, result.meta, f"parity vs PyTorch: {result.parity.line()}")
 
 

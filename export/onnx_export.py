@@ -73,6 +73,7 @@ def export_onnx(
     tolerance: float = PARITY_COSINE,
     clips: np.ndarray | None = None,
     optimize: bool = True,
+    seq_len: int | None = None,
 ) -> ExportResult:
     """Export a checkpoint's model to ONNX (embedding out); raises on any failure, leaving nothing behind.
 
@@ -95,6 +96,8 @@ def export_onnx(
     model, _config, info = load_checkpoint(checkpoint)  # fails before anything is written
     out = Path(out) if out is not None else checkpoint.with_suffix(".onnx")
     out.parent.mkdir(parents=True, exist_ok=True)
+    if seq_len is not None:  # frame-wise models pooled over time take any L: deploy longer clips than trained on
+        info["seq_len"] = int(seq_len)
     seq_len, height, width = info["seq_len"], info["height"], info["width"]
     if clips is None:
         clips = parity_clips(seq_len, height, width)
