@@ -24,12 +24,22 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 ALPHAS = ((0.02, 0.05), (0.05, 0.1), (0.1, 0.2), (0.2, 0.3))  # (gate alpha, offline alpha) tried on validation
+VARIANTS: dict[str, tuple[str, bool, list[str]]] = {  # key: (label, reads the artifact's calibration, overrides)
+    "old-0.2": ("old constant 0.2 (synth.yaml)", False, []),
+    "old-0.35": ("old constant 0.35 (default)", False, ["identity.calibration.refine=false", "identity.gate=0.35",
+                                                        "identity.offline_threshold=0.35"]),
+    "artifact": ("artifact calibration", True, ["identity.calibration.refine=false"]),
+    "artifact+site": ("artifact + site refinement", True, []),
+    "site": ("site rule only (fallback prior)", False, ["identity.calibration.use_artifact=false"]),
+}
+USE: list[str] = []  # --use-cameras: a subset of the rendered cameras (all when empty)
 
 
 def job(scenes: Path, out: Path, embedder: Path, overrides: list[str]) -> Any:
     from streid.pipeline.identity.cli import build_job
 
     cams = [c["name"] for c in json.loads((scenes / "site.json").read_text())["cameras"]]
+    cams = [c for c in cams if not USE or c in USE]
     patient = ["pipeline.live.connect_timeout_s=300", "pipeline.live.stall_timeout_s=300"]  # a busy machine
     return build_job({c: scenes / f"{c}.mp4" for c in cams}, out, REPO / "configs/reid/synth.yaml",
                      scenes / "site.json", patient + overrides, embedder, None, scenes / "gt", scenes / "gt")
@@ -70,23 +80,40 @@ def main() -> None:
     ap.add_argument("--cameras", type=int, default=4)
     ap.add_argument("--duration", type=float, default=40.0)
     ap.add_argument("--out", type=Path, default=REPO / "runs/bench/calibration")
+    ap.add_argument("--use-cameras", default="", help="comma list: only these of the rendered cameras")
+    ap.add_argument("--alphas", default="", help="gate/offline alpha pairs to try, e.g. 0.05/0.1,0.1/0.2")
+    ap.add_argument("--variants", default="", help="comma list of test variants (default all): " + ", ".join(VARIANTS))
+    ap.add_argument("--copy", default="", help="suffix: score the test site in a copy of its job folder (so two "
+                                               "runs of this bench can score variants at once)")
+    ap.add_argument("--prepare", type=int, help="only the per-camera phase of this seed's site, then exit "
+                                                 "(run one per seed in parallel, then the whole bench)")
     args = ap.parse_args()
+    USE.extend(c for c in args.use_cameras.split(",") if c)
     seeds = (args.val_seed, args.test_seed)
     worlds = {s: render(args.out / f"world{s}", args.cameras, args.duration, s) for s in seeds}
     model = args.out / "models" / args.embedder.name
     model.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(args.embedder, model)  # same weights, no calibration yet; the original stays untouched
+    if not model.is_file():  # same weights, no calibration yet; the original stays untouched
+        shutil.copyfile(args.embedder, model)
     base = ["identity.calibration.refine=false", "identity.gate=0.2", "identity.offline_threshold=0.2"]
-    runs = {s: args.out / model.stem / f"seed{s}" for s in worlds}
+    runs = {s: args.out / model.stem / f"seed{s}{'_' + '_'.join(USE) if USE else ''}" for s in worlds}
     summary: dict[str, Any] = {"embedder": str(args.embedder), "validation": {}, "test": {}}
-    for s, scenes in worlds.items():  # phase 1 (tracklets + embeddings) of both sites
-        score(scenes, runs[s], model, base)
+    for s, scenes in worlds.items():  # phase 1 (tracklets + embeddings) of both sites, unless done
+        if args.prepare in (None, s) and not (runs[s] / "eval.json").is_file():
+            score(scenes, runs[s], model, base)
+    if args.prepare is not None:
+        return
     cams = [c["name"] for c in json.loads((worlds[args.val_seed] / "site.json").read_text())["cameras"]]
-    neg, pos = job_pairs(runs[args.val_seed], worlds[args.val_seed] / "gt", cams)
+    cams = [c for c in cams if not USE or c in USE]
+    best = None
+    alphas = [tuple(float(v) for v in a.split("/")) for a in args.alphas.split(",") if a] or ALPHAS
+    chosen = [v for v in args.variants.split(",") if v] or list(VARIANTS)
+    if all(not VARIANTS[v][1] for v in chosen):  # no variant reads the artifact: no validation needed
+        alphas = []
+    neg, pos = job_pairs(runs[args.val_seed], worlds[args.val_seed] / "gt", cams) if alphas else ([0.0], [0.0])
     print(f"validation seed {args.val_seed}: {len(neg)} negative / {len(pos)} cross-camera positive pairs; "
           f"neg q05 {np.quantile(neg, 0.05):.3f}, pos median {np.median(pos):.3f} q90 {np.quantile(pos, 0.9):.3f}")
-    best = None
-    for ga, oa in ALPHAS:
+    for ga, oa in alphas:
         cal = fit_calibration(neg, pos, "cross", source=f"bench validation seed {args.val_seed}", gate_alpha=ga,
                               offline_alpha=oa)
         write_calibration(model, cal.entry())
@@ -95,26 +122,25 @@ def main() -> None:
         print(line(f"val alpha gate {ga} offline {oa}", r))
         if best is None or r["offline"]["idf1"] > best[0]["offline"]["idf1"]:
             best = (r, cal, (ga, oa))
-    assert best is not None
-    write_calibration(model, best[1].entry())
-    print(f"chosen on validation: alpha {best[2]}: {best[1].line()}")
-    test = worlds[args.test_seed]
-    variants = {
-        "old constant 0.2 (synth.yaml)": base,
-        "old constant 0.35 (default)": ["identity.calibration.refine=false", "identity.gate=0.35",
-                                        "identity.offline_threshold=0.35"],
-        "artifact calibration": ["identity.calibration.refine=false"],
-        "artifact + site refinement": [],
-        "site rule only (fallback prior)": ["identity.calibration.use_artifact=false"],
-    }
+    if best is not None:
+        write_calibration(model, best[1].entry())
+        print(f"chosen on validation: alpha {best[2]}: {best[1].line()}")
+        summary["chosen"] = {"alphas": best[2], "calibration": best[1].entry()}
+    test, test_run = worlds[args.test_seed], runs[args.test_seed]
+    if args.copy:
+        copy = test_run.with_name(f"{test_run.name}_{args.copy}")
+        if not copy.is_dir():
+            shutil.copytree(test_run, copy)
+        test_run = copy
     print(f"test seed {args.test_seed}:")
-    for name, overrides in variants.items():
-        r = score(test, runs[args.test_seed], model, overrides)
+    for key in chosen:
+        name, _, overrides = VARIANTS[key]
+        r = score(test, test_run, model, base if key == "old-0.2" else overrides)
         summary["test"][name] = r
         print(line(name, r))
-    summary["chosen"] = {"alphas": best[2], "calibration": best[1].entry()}
-    (args.out / f"summary_{model.stem}.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"summary: {args.out / f'summary_{model.stem}.json'}")
+    path = args.out / f"summary_{model.stem}{'_' + args.copy if args.copy else ''}.json"
+    path.write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"summary: {path}")
 
 
 if __name__ == "__main__":
