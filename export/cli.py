@@ -46,12 +46,24 @@ def onnx_cmd(
     seq_len: Annotated[
         int | None, typer.Option("--seq-len", min=1, help="clip length L of the artifact (default: the training L)")
     ] = None,
+    calibrate_data: Annotated[
+        Path | None, typer.Option("--calibrate-data", help="also fit the matching thresholds on this synthetic "
+                                                           "site (scenes with gt/) or MARS-layout folder")
+    ] = None,
 ) -> None:
     """Checkpoint -> ONNX (uint8 BGR clips in, embedding out), checked against PyTorch on synthetic clips."""
     from streid.export.onnx_export import export_onnx
 
+    if calibrate_data is not None and not calibrate_data.is_dir():
+        typer.echo(f"export failed: --calibrate-data {calibrate_data}: not a folder", err=True)
+        raise typer.Exit(EXIT_FAILED)
     result = _run(lambda: export_onnx(checkpoint, out, opset=opset, batch_dynamic=batch_dynamic, seq_len=seq_len))
     _report(result.path, result.meta, f"parity vs PyTorch: {result.parity.line()}")
+    if calibrate_data is not None:
+        from streid.calibrate import calibrate_artifact
+
+        cal, _ = _run(lambda: calibrate_artifact(result.path, calibrate_data))
+        typer.echo(f"calibration: {cal.line()}")
 
 
 @export_app.command("int8")

@@ -1,6 +1,7 @@
 """The metadata every re-id artifact carries, so a runtime never guesses the model from a file name.
 
-Kept free of torch and onnx so the pipeline (and a Jetson install without training code) can read it.
+Kept free of torch (onnx is imported only to read an ONNX file) so the pipeline (and a Jetson install without
+training code) can read it.
 ONNX files store it in ``metadata_props`` (all values strings); TensorRT engines in ``ENGINE.json``.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 PREFIX = "streid."
@@ -90,3 +92,14 @@ def from_props(props: Mapping[str, str], source: str) -> dict[str, Any]:
         if not isinstance(meta[key], int) or meta[key] < 1:
             raise MetadataError(f"{source}: {PREFIX}{key} must be a positive integer, got {meta[key]!r}")
     return meta
+
+
+def read_onnx_meta(path: str | Path) -> dict[str, Any]:
+    """STREID metadata of an ONNX file, without loading weights (raises naming the file when there is none)."""
+    import onnx
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: ONNX file not found")
+    model = onnx.load(str(path), load_external_data=False)
+    return from_props({p.key: p.value for p in model.metadata_props}, str(path))

@@ -128,6 +128,38 @@ def search(
 
 
 @app.command()
+def calibrate(
+    embedder: Annotated[str, typer.Option("--embedder", help="re-id ONNX artifact, or 'default' (built-in)")],
+    data: Annotated[Path, typer.Option("--data", help="synthetic scenes (site.json + gt/) or a MARS-layout folder")],
+    out: Annotated[Path | None, typer.Option("--out", help="write a calibrated copy here (default: the artifact "
+                                                           "itself, rewritten atomically)")] = None,
+    work: Annotated[Path | None, typer.Option("--work", help="scenes: job folder for the tracklets (resumable)")]
+    = None,
+    max_tracklets: Annotated[int, typer.Option("--max-tracklets", min=4, help="MARS layout: tracklets used")] = 800,
+) -> None:
+    """Fit the matcher's gate and offline threshold for an embedder on labelled data; store them in the artifact."""
+    import logging
+
+    from streid.calibrate import calibrate_artifact
+    from streid.defaults import resolve_embedder
+    from streid.export.metadata import MetadataError
+
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        path = Path(resolve_embedder(embedder))
+        if not path.is_file():
+            raise FileNotFoundError(f"--embedder {path}: not found")
+        cal, target = calibrate_artifact(path, data, out, work, max_tracklets)
+    except (FileNotFoundError, ValueError, MetadataError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"calibration: {cal.line()}")
+    typer.echo(f"  negative distances {cal.quantiles['neg']}")
+    typer.echo(f"  positive distances {cal.quantiles['pos']}")
+    typer.echo(f"wrote streid.calibration into {target}")
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("runs/demo"),
     seed: Annotated[int | None, typer.Option("--seed", help="world seed (default: a fresh one each run)")] = None,

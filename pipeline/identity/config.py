@@ -52,15 +52,30 @@ class RetentionConfig(Section):
     store_crops: bool = True
 
 
+class CalibrationConfig(Section):
+    """Per-site refinement of the thresholds that the config leaves unset (see identity/site_calibration.py)."""
+
+    refine: bool = True  # refit gate/offline_threshold from this site's unlabeled pairs while running
+    use_artifact: bool = True  # start from the embedder artifact's calibration (false: the fallback, site rule only)
+    refit_every: int = Field(200, ge=1)  # new negative pairs between two refits
+    band: float = Field(0.25, gt=0.0, lt=1.0)  # a refit stays within prior * (1 +- band) (2x band without artifact)
+    max_pairs: int = Field(4000, ge=10)  # distances kept per kind (memory bound)
+
+
 class IdentityConfig(Section):
-    """Online matching gate and switch rule, offline clustering threshold, site and retention."""
+    """Online matching gate and switch rule, offline clustering threshold, site and retention.
+
+    ``gate`` / ``offline_threshold`` unset (the default): the embedder artifact's calibration, refined on the site;
+    without one a conservative fallback, refined on the site (identity/calibration.py says how).
+    """
 
     enabled: bool = True  # streid run: global ids online whenever the pipeline has an embedder
-    gate: float = Field(0.35, gt=0.0, le=2.0)  # max cosine distance to join an existing identity
+    gate: float | None = Field(None, gt=0.0, le=2.0)  # max cosine distance to join an existing identity
     switch_margin: float = Field(0.1, ge=0.0)  # an assigned tracklet moves only if another id is this much closer
     max_exemplars: int = Field(8, ge=1)
     transit_penalty: float = Field(0.5, ge=0.0)  # added to the distance when a transit is slower than max_s
-    offline_threshold: float = Field(0.35, gt=0.0, le=2.0)  # average-linkage stop distance
+    offline_threshold: float | None = Field(None, gt=0.0, le=2.0)  # average-linkage stop distance
     time_tolerance_s: float = Field(0.0, ge=0.0)  # overlaps shorter than this are not "at the same time"
     site: SiteConfig = Field(default_factory=SiteConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
