@@ -82,6 +82,10 @@ class TrackletConfig(Section):
     update_every: int = Field(30, ge=1, description="frames between update events while a track lives")
     lost_frames: int = Field(30, ge=1, description="frames unseen before a track is finalised")
     min_gap: int = Field(1, ge=1, description="frames between two kept crops of one track")
+    crop_mode: Literal["aspect", "stretch"] = Field(
+        "aspect", description="aspect: widen the box to the crop's aspect (+10 %) so people keep their proportions "
+        "(how the built-in re-id model was trained); stretch: resize the box itself (MARS-style crops)",
+    )
 
 
 class EmbedderConfig(Section):

@@ -120,7 +120,7 @@ class Runner:
         gate = GateParams(t.min_height, t.min_width, t.min_aspect, t.max_aspect, t.min_conf, t.edge_margin,
                           t.max_overlap)
         self.buffers = {c.name: TrackletBuffer(c.name, seq_len, crop_h, crop_w, gate, t.max_crops, t.update_every,
-                                               t.lost_frames, t.min_gap) for c in cfg.cameras}
+                                               t.lost_frames, t.min_gap, t.crop_mode) for c in cfg.cameras}
         self.trackers = CameraTrackers(cfg.tracker.name, cfg.tracker.frame_rate, cfg.tracker.lost_track_buffer,
                                        dict(cfg.tracker.params))
         self.activation = ActivationThresholds(self.trackers.factory, dict(cfg.tracker.params),
