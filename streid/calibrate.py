@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from streid.pipeline.identity.calibration import Calibration, fit_calibration, pair_distances
+from streid.pipeline.identity.centering import centre_all
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
@@ -45,7 +46,7 @@ def mars_pairs(embedder: Any, root: Path, max_tracklets: int = 800, seed: int = 
     if len(records) > max_tracklets:
         pick = np.random.default_rng(seed).choice(len(records), max_tracklets, replace=False)
         records = [records[i] for i in sorted(pick)]
-    emb = embed_records(embedder, records)
+    emb = centre_all(embed_records(embedder, records), [r.camid for r in records])
     return pair_distances(emb, np.array([r.pid for r in records]), np.array([r.camid for r in records]))
 
 
@@ -86,7 +87,7 @@ def job_pairs(job_dir: Path, gt_dir: Path, cameras: list[str]) -> tuple[np.ndarr
                 cams.append(ci)
     if len(emb) < 4:
         raise ValueError(f"{job_dir}: only {len(emb)} labelled tracklets; a longer or busier site is needed")
-    return pair_distances(np.stack(emb), np.array(labels), np.array(cams))
+    return pair_distances(centre_all(np.stack(emb), cams), np.array(labels), np.array(cams))
 
 
 def scenes_pairs(embedder_path: Path, scenes: Path, work: Path,

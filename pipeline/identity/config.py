@@ -76,6 +76,9 @@ class IdentityConfig(Section):
     transit_penalty: float = Field(0.5, ge=0.0)  # added to the distance when a transit is slower than max_s
     offline_threshold: float | None = Field(None, gt=0.0, le=2.0)  # average-linkage stop distance
     time_tolerance_s: float = Field(0.0, ge=0.0)  # overlaps shorter than this are not "at the same time"
+    camera_centering: bool = Field(
+        True, description="subtract each camera's mean embedding before matching (identity/centering.py)"
+    )
     site: SiteConfig = Field(default_factory=SiteConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)

@@ -292,7 +292,8 @@ def _identities(job: ReidJob, paths: JobPaths, store: Any,
     from streid.pipeline.identity.build import constraints_from_config
     from streid.pipeline.identity.offline import relabel_store
 
-    final = relabel_store(store, constraints_from_config(job.identity), used["offline_threshold"])
+    final = relabel_store(store, constraints_from_config(job.identity), used["offline_threshold"],
+                          centre=job.identity.camera_centering)
     now = time.time()
     events += [{"type": "relabel", "camera": k[0], "time": now, "track_id": k[1], "global_id": g,
                 "online_id": online.get(k)} for k, g in final.items() if online.get(k) != g]
@@ -319,12 +320,14 @@ def replay(job: ReidJob, paths: JobPaths, store: Any, done: dict[str, dict[str, 
     """
     from streid.pipeline.events import read_events
     from streid.pipeline.identity.build import calibrator_from_config, matcher_from_config, thresholds_from_config
+    from streid.pipeline.identity.centering import CameraCentering
     from streid.pipeline.identity.stage import IdentityStage, event_fields, obs_from_event
 
     store.clear_identities()
     start = start or thresholds_from_config(job.identity, job.pipeline.embedder.path or None)
     stage = IdentityStage(store, lambda dim: matcher_from_config(job.identity, dim, start), thresholds=start,
-                          calibrator=calibrator_from_config(job.identity, start))
+                          calibrator=calibrator_from_config(job.identity, start),
+                          centering=CameraCentering() if job.identity.camera_centering else None)
     lost = job.pipeline.tracklets.lost_frames
     items: list[tuple[int, int, int, dict[str, Any]]] = []
     for ci, cam in enumerate(job.videos):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from streid.pipeline.identity.centering import centre_all
 from streid.pipeline.identity.cluster import cluster_tracklets
 from streid.pipeline.identity.constraints import Constraints
 from streid.pipeline.identity.records import TrackletObs
@@ -38,11 +39,17 @@ def keep_online_ids(labels: np.ndarray, online: list[int | None]) -> np.ndarray:
 
 
 def relabel_store(
-    store: Store, constraints: Constraints | None = None, threshold: float = 0.35
+    store: Store, constraints: Constraints | None = None, threshold: float = 0.35, centre: bool = False
 ) -> dict[tuple[str, int], int]:
-    """Cluster the store's tracklets and write the changed ids; returns the full key -> global id map."""
+    """Cluster the store's tracklets and write the changed ids; returns the full key -> global id map.
+
+    ``centre``: re-centre every embedding on its camera's final mean first (the online pass centred each with
+    the running mean of its time; see identity/centering.py)."""
     rows = [t for t in store.tracklets() if t.embedding is not None]
-    obs = [TrackletObs(t.camera, t.track_id, t.t_start, t.t_end, t.embedding) for t in rows]
+    embs = [t.embedding for t in rows]
+    if centre and rows:
+        embs = list(centre_all(np.stack(embs), [t.camera for t in rows]))
+    obs = [TrackletObs(t.camera, t.track_id, t.t_start, t.t_end, e) for t, e in zip(rows, embs, strict=True)]
     labels = cluster_tracklets(obs, constraints, threshold)
     gids = keep_online_ids(labels, [t.global_id for t in rows])
     result = {(t.camera, t.track_id): int(g) for t, g in zip(rows, gids, strict=True)}

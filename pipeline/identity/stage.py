@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from streid.pipeline.identity.calibration import Thresholds
+from streid.pipeline.identity.centering import CameraCentering
 from streid.pipeline.identity.config import IdentityConfig
 from streid.pipeline.identity.matcher import OnlineMatcher
 from streid.pipeline.identity.records import Decision, TrackletObs, from_tracklet, normalise, track_span
@@ -64,8 +65,9 @@ class IdentityStage:
     def __init__(self, store: Store, matcher_factory: Callable[[int], OnlineMatcher] | None, *,
                  t_offsets: dict[str, float] | None = None, track_offsets: dict[str, int] | None = None,
                  clock: Literal["video", "wall"] = "video", thresholds: Thresholds | None = None,
-                 calibrator: SiteCalibrator | None = None) -> None:
+                 calibrator: SiteCalibrator | None = None, centering: CameraCentering | None = None) -> None:
         self.store = store
+        self.centering = centering  # camera-bias removal: matching (and the store) work in the centred space
         self.factory = matcher_factory
         self.calibrator = calibrator  # refines the gate / offline threshold from this site's pairs
         self._thresholds = thresholds
@@ -99,6 +101,8 @@ class IdentityStage:
         """Write the tracklets (and crops) to the store, then match them jointly (None each when only recording)."""
         if not obs:
             return []
+        if self.centering is not None and self.factory is not None:
+            obs = self.centering.centre(obs)
         self.store.put_tracklets(obs, crops)
         if self.factory is None:
             return [None] * len(obs)
@@ -174,4 +178,5 @@ def stage_from_config(cfg: IdentityConfig, out_dir: str | Path, embedder: str | 
     offsets = {cam: tid + 1 for cam, tid in store.max_track_ids().items()}
     return IdentityStage(store, lambda dim: resume_matcher(cfg, store, dim, thresholds), track_offsets=offsets,
                          clock="wall" if live else "video", thresholds=thresholds,
-                         calibrator=calibrator_from_config(cfg, thresholds))
+                         calibrator=calibrator_from_config(cfg, thresholds),
+                         centering=CameraCentering() if cfg.camera_centering else None)
