@@ -38,9 +38,16 @@ def _stt_gt(cfg: ModelConfig, num_classes: int) -> nn.Module:
     return build_stt_gt(cfg, num_classes)  # type: ignore[arg-type]
 
 
+def _osnet(cfg: ModelConfig, num_classes: int) -> nn.Module:
+    from streid.train.models.osnet import build_osnet
+
+    return build_osnet(cfg, num_classes)
+
+
 MODELS: dict[str, Factory] = {
     "nl3d": _nl3d,
     "stt_gt": _stt_gt,
+    "osnet": _osnet,
 }
 
 
