@@ -115,14 +115,17 @@ def pull(name: str, url: str | None = None, sha256: str | None = None, shape: Cl
             raise ModelError(f"{dest}: sha256 differs from the one recorded at pull time; pull again with --force")
         return previous, False
     expected = sha256 or public.sha256 or (previous.sha256 if previous is not None and force else None)
-    digest = download(url or public.url, dest, expected, progress=progress)
-    kind = detect_kind(dest)
-    if kind.kind != public.kind or (public.kind == "torchreid" and kind.arch != public.arch):
-        dest.unlink()
-        raise ModelError(f"{url or public.url} sent a {kind.kind} {kind.arch} file, not {public.kind} {public.arch}")
+    source = url or public.url
+    digest = download(source, dest, expected, progress=progress)
+    try:
+        kind = detect_kind(dest)
+        if kind.kind != public.kind or (public.kind == "torchreid" and kind.arch != public.arch):
+            raise ModelError(f"{source} sent a {kind.kind} {kind.arch} file, not {public.kind} {public.arch}")
+    except ModelError as exc:
+        dest.unlink()  # never leave a file under the model's name that is not the model
+        raise ModelError(f"{exc} (from {source}; file discarded)") from None
     artifact, learned = _artifact(name, dest, kind, public.trained_on, f"{public.url} sha256:{digest}", shape, home)
-    entry = Entry(name, public.task, kind.kind, dest.name, artifact.name, digest, url or public.url, learned,
-                  public.arch)
+    entry = Entry(name, public.task, kind.kind, dest.name, artifact.name, digest, source, learned, public.arch)
     register(entry)
     return entry, True
 

@@ -1,0 +1,61 @@
+"""OSNet (our implementation, random weights in torchreid's layout) as a clip embedder: parity and speed.
+
+1. Writes a random ``osnet_x0_25`` (or ``--arch``) state dict the way torchreid saves it, exports it with
+   ``streid export onnx --image-model`` (L=8, 256x128, torchreid's input) and prints the export's own parity
+   check: min cosine of ONNX Runtime vs PyTorch embeddings at batch 1 and batch 8 (synthetic clips).
+2. Clips/s at L=8, batch 8, ONNX Runtime CPU with ``--threads`` intra-op threads, for that artifact, for the
+   same OSNet exported at 128x64, and for the built-in small nl3d (``deploy/models/reid_small.onnx``,
+   L=8 at 128x64). One warm-up call, then at least ``--min-s`` seconds each.
+
+    nice -n 5 .venv/bin/python bench/osnet_bench.py [--arch osnet_x0_25] [--threads 2] [--min-s 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from streid.defaults import default_embedder
+from streid.export.image_model import export_image_model
+from streid.pipeline.embedder import OrtEmbedder
+
+
+def clips_per_second(path: Path, threads: int, min_s: float, batch: int = 8) -> float:
+    emb = OrtEmbedder(path, device="cpu", threads=threads)
+    clips = np.random.default_rng(0).integers(0, 255, (batch, *emb.input_shape), dtype=np.uint8)
+    emb.embed(clips)
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < min_s:
+        emb.embed(clips)
+        n += batch
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--arch", default="osnet_x0_25")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--min-s", type=float, default=10.0)
+    args = ap.parse_args()
+    from tests.torchreid_files import write_torchreid_osnet
+
+    with tempfile.TemporaryDirectory(prefix="osnet_bench") as tmp:
+        root = Path(tmp)
+        weights = write_torchreid_osnet(root / f"{args.arch}.pth", args.arch, num_classes=751)
+        full = export_image_model(args.arch, weights, root / "full.onnx", 8, 256, 128)
+        print(f"{args.arch} random weights, L=8 256x128, ONNX Runtime vs PyTorch: {full.parity.line()}")
+        small = export_image_model(args.arch, weights, root / "small.onnx", 8, 128, 64)
+        print(f"{args.arch} random weights, L=8 128x64, ONNX Runtime vs PyTorch: {small.parity.line()}")
+        rows = [(f"{args.arch} 256x128", full.path), (f"{args.arch} 128x64", small.path),
+                ("nl3d small (built-in) 128x64", default_embedder())]
+        print(f"clips/s at L=8, batch 8, ONNX Runtime CPU, {args.threads} threads:")
+        for label, path in rows:
+            print(f"  {label:32s} {clips_per_second(Path(path), args.threads, args.min_s):8.1f}")
+
+
+if __name__ == "__main__":
+    main()
