@@ -6,24 +6,15 @@ batch 1 and 8), so the pipeline, ``streid reid``, ``streid search`` and ``streid
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from streid.export.errors import ExportError
 from streid.export.onnx_export import MIN_OPSET, ExportResult, export_model
+from streid.models.download import sha256_file
 
 IMAGE_MODELS = ("osnet_x1_0", "osnet_x0_75", "osnet_x0_5", "osnet_x0_25", "osnet_ibn_x1_0", "osnet_ain_x1_0",
                 "osnet_ain_x0_75", "osnet_ain_x0_5", "osnet_ain_x0_25")
 DEFAULT_SIZE = (256, 128)  # torchreid's default re-id input (height, width)
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def export_image_model(

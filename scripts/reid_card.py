@@ -62,6 +62,7 @@ def main() -> None:
   on the synthetic `pretrain` world (`streid synth --config configs/synth/pretrain_small.yaml`), then
   `streid export onnx --checkpoint {args.checkpoint}` (parity vs PyTorch checked on export).
 - **Trained:** {meta['epoch']} epochs, {meta['num_classes']} training identities, seed {config['run']['seed']}.
+- **Trained on:** {emb.meta['trained_on']} data (`streid.trained_on` in the artifact's metadata).
 - **Size:** {size_mb:.1f} MB. **Speed:** {eps:.0f} embeddings/s at batch 8 (ONNX Runtime, CPU,
   {platform.processor() or platform.machine()}, this machine).
 

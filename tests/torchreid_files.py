@@ -9,7 +9,7 @@ import torch
 
 def write_torchreid_osnet(path: Path, arch: str = "osnet_x0_25", num_classes: int = 11, seed: int = 0,
                           wrapped: bool = True) -> Path:
-    """Random OSNet of ``arch`` (BN statistics varied) saved as torchreid does: ``module.`` keys in a checkpoint dict."""
+    """Random OSNet of ``arch`` (BN statistics varied) saved as torchreid does: ``module.`` keys, checkpoint dict."""
     from streid.train.models.osnet import OSNet
 
     torch.manual_seed(seed)

@@ -29,7 +29,8 @@ def part_path(dest: Path) -> Path:
     return dest.with_name(dest.name + ".part")
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while block := f.read(1 << 20):
@@ -79,7 +80,7 @@ def download(url: str, dest: Path, sha256: str | None = None, timeout: float = 3
     if total is not None and got < total:
         raise DownloadError(f"download of {url} interrupted after {got} of {total} bytes; run the same command "
                          "again to resume")
-    digest = _sha256(part)
+    digest = sha256_file(part)
     if sha256 is not None and digest != sha256.lower():
         part.unlink()
         raise DownloadError(f"checksum mismatch for {url}: got sha256 {digest}, expected {sha256.lower()} "

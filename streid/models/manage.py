@@ -11,7 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from streid.models.download import download
+from streid.models.download import download, sha256_file
 from streid.models.kinds import Kind, detect_kind
 from streid.models.known import KNOWN, KnownModel, known
 from streid.models.registry import Entry, ModelError, check_name, models_home, read_registry, register
@@ -24,12 +24,6 @@ class ClipShape:
     seq_len: int = 8
     height: int = 256
     width: int = 128
-
-
-def _sha256(path: Path) -> str:
-    from streid.export.image_model import sha256_file
-
-    return sha256_file(path)
 
 
 def _artifact(name: str, file: Path, kind: Kind, trained_on: str | None, origin: str, shape: ClipShape,
@@ -88,7 +82,7 @@ def import_model(path: str | Path, name: str | None = None, trained_on: str | No
         raise ModelError(f"'{name}' is the public {public.task} model; {path} is a {kind.task} model: pick --name")
     home = models_home()
     home.mkdir(parents=True, exist_ok=True)
-    sha = _sha256(path)
+    sha = sha256_file(path)
     dest = home / f"{name}{path.suffix.lower() or '.bin'}"
     if path.resolve() != dest.resolve():
         _copy_in(path, dest)
@@ -111,7 +105,7 @@ def pull(name: str, url: str | None = None, sha256: str | None = None, shape: Cl
     previous = read_registry().get(name)
     dest = home / f"{name}{public.suffix}"
     if previous is not None and dest.is_file() and not force:
-        if _sha256(dest) != previous.sha256:
+        if sha256_file(dest) != previous.sha256:
             raise ModelError(f"{dest}: sha256 differs from the one recorded at pull time; pull again with --force")
         return previous, False
     expected = sha256 or public.sha256 or (previous.sha256 if previous is not None and force else None)

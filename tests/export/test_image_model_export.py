@@ -46,8 +46,8 @@ def test_artifact_matches_pytorch_at_batch_1_and_8(exported: tuple[Path, Path, s
 
 
 def test_artifact_carries_our_metadata(exported: tuple[Path, Path, str]) -> None:
-    from streid.export.image_model import sha256_file
     from streid.export.int8 import read_onnx_meta
+    from streid.models.download import sha256_file
 
     weights, out, _ = exported
     meta = read_onnx_meta(out)

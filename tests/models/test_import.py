@@ -37,7 +37,7 @@ def test_kinds_are_read_from_contents(tmp_path: Path, repo: Path, no_network: No
     assert (builtin.kind, builtin.task) == ("onnx-detector", "detector")
     text = tmp_path / "notes.pt"
     text.write_text("hello")
-    with pytest.raises(ModelError, match="notes.pt: not a model file STREID reads"):
+    with pytest.raises(ModelError, match=r"notes\.pt: not a model file STREID reads"):
         detect_kind(text)
 
 
@@ -64,7 +64,8 @@ def test_import_a_detector_and_use_it_by_name(tmp_path: Path, home: Path, repo: 
     result = CliRunner().invoke(app, ["models", "import", str(repo / "deploy/models/person_detector.onnx"),
                                       "--name", "lobby-det"])
     assert result.exit_code == 0, result.output
-    assert Path(resolve_detector("lobby-det")).read_bytes() == (repo / "deploy/models/person_detector.onnx").read_bytes()
+    builtin = repo / "deploy/models/person_detector.onnx"
+    assert Path(resolve_detector("lobby-det")).read_bytes() == builtin.read_bytes()
     with pytest.raises(ModelError, match="is a detector model, not a reid model"):
         resolve("lobby-det", "reid")
 

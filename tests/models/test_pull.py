@@ -32,7 +32,7 @@ class Server:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 header = self.headers.get("Range")
                 outer.ranges.append(header)
                 start = int(header.split("=")[1].split("-")[0]) if header else 0

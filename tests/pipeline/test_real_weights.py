@@ -25,7 +25,8 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("osnet")
     weights = write_torchreid_osnet(root / "osnet_x0_25_site.pth")
     shape = ClipShape(**SHAPE)
-    return {learned: import_model(weights, f"osnet_{learned}", learned, shape).name for learned in ("real", "synthetic")}
+    return {learned: import_model(weights, f"osnet_{learned}", learned, shape).name
+            for learned in ("real", "synthetic")}
 
 
 def _config(tmp_path: Path, cameras: list[dict], embedder: str) -> Path:

@@ -101,6 +101,13 @@ def load_torchreid_file(model: OSNet, path: str | Path, keep_classifier: bool = 
     load_torchreid_state(model, state, str(path), keep_classifier)
 
 
+def save_torchreid(model: OSNet, path: str | Path) -> Path:
+    """Save ``model``'s weights the way torchreid's ``save_checkpoint`` does (``{"state_dict": ...}``)."""
+    path = Path(path)
+    torch.save({"state_dict": model.state_dict(), "arch": model.arch}, path)
+    return path
+
+
 def osnet_from_file(path: str | Path, arch: str | None = None) -> tuple[Any, str]:
     """(OSNetClip in eval mode with the file's weights, architecture); ``arch`` given = must match the file."""
     from streid.train.models.osnet import OSNetClip

@@ -27,7 +27,8 @@ TORCHREID = {
                                    "conv4.1.gate.fc1.weight", "conv5.conv.weight", "fc.0.weight"]),
     "osnet_ibn_x1_0": (568, 2_170_532, ["conv1.bn.weight", "conv2.0.IN.weight", "conv2.1.IN.bias"]),
     "osnet_ain_x1_0": (552, 2_169_508, ["pool2.0.conv.weight", "conv2.0.conv2.3.layers.3.bn.weight",
-                                        "conv2.0.IN.weight", "conv3.0.conv3.bn.weight", "conv3.1.IN.bias", "conv4.0.IN.bias"]),
+                                        "conv2.0.IN.weight", "conv3.0.conv3.bn.weight", "conv3.1.IN.bias",
+                                        "conv4.0.IN.bias"]),
     "osnet_ain_x0_25": (552, 201_864, ["pool3.0.bn.running_mean", "conv4.0.conv2.0.layers.0.conv2.weight"]),
 }
 
@@ -108,7 +109,7 @@ def test_wrong_architecture_and_foreign_files_fail_naming_the_file(tmp_path: Pat
         load_torchreid_file(OSNet("osnet_x0_5"), path)
     junk = tmp_path / "page.pth"
     junk.write_text("<html>quota exceeded</html>")
-    with pytest.raises(TorchreidWeightsError, match="page.pth: not a PyTorch weights file"):
+    with pytest.raises(TorchreidWeightsError, match=r"page\.pth: not a PyTorch weights file"):
         read_state(junk)
 
 
