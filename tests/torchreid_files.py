@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 
@@ -19,5 +20,6 @@ def write_torchreid_osnet(path: Path, arch: str = "osnet_x0_25", num_classes: in
             module.running_mean.uniform_(-0.1, 0.1)
             module.running_var.uniform_(0.5, 1.5)
     state = {f"module.{k}": v for k, v in model.state_dict().items()}
-    torch.save({"state_dict": state, "epoch": 60, "rank1": 0.5} if wrapped else state, path)
+    rank1 = np.float64(0.5)  # torchreid stores its CMC value as a numpy scalar
+    torch.save({"state_dict": state, "epoch": 60, "rank1": rank1} if wrapped else state, path)
     return path

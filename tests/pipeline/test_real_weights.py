@@ -30,6 +30,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def _config(tmp_path: Path, cameras: list[dict], embedder: str) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     config = tmp_path / "run.yaml"
     config.write_text(yaml.safe_dump({"pipeline": {
         "cameras": cameras, "detector": {"kind": "motdet"}, "max_frames": 30, "embedder": {"path": embedder},

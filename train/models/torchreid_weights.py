@@ -23,13 +23,23 @@ class TorchreidWeightsError(ValueError):
     """A file that is not (or does not fit) a torchreid OSNet state dict; the message names the file."""
 
 
+def _numpy_scalars() -> list:
+    """numpy scalars and dtypes, which torchreid's ``save_checkpoint`` stores (``rank1``): plain data, no code."""
+    import numpy as np
+
+    core = getattr(np, "_core", None) or np.core
+    dtypes = [getattr(np.dtypes, n) for n in ("Float64DType", "Float32DType", "Int64DType") if hasattr(np, "dtypes")]
+    return [(core.multiarray.scalar, "numpy.core.multiarray.scalar"), core.multiarray.scalar, np.dtype, *dtypes]
+
+
 def read_state(path: str | Path) -> dict[str, torch.Tensor]:
     """The state dict inside a torchreid checkpoint, ``module.`` prefixes removed."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: weights file not found")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(_numpy_scalars()):
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise TorchreidWeightsError(f"{path}: not a PyTorch weights file ({type(exc).__name__}: {exc})") from None
     if isinstance(data, dict) and isinstance(data.get("state_dict"), dict):
