@@ -43,7 +43,6 @@ def onnx_cmd(
                                                        "--weights, e.g. osnet_x0_25 (frames averaged over the clip)")
     ] = None,
     weights: Annotated[Path | None, typer.Option("--weights", help="torchreid state dict for --image-model")] = None,
-    seq_len: Annotated[int, typer.Option("--seq-len", min=1, help="--image-model: frames per clip")] = 8,
     height: Annotated[int, typer.Option("--height", min=32, help="--image-model: crop height")] = 256,
     width: Annotated[int, typer.Option("--width", min=32, help="--image-model: crop width")] = 128,
     trained_on: Annotated[
@@ -55,6 +54,10 @@ def onnx_cmd(
     batch_dynamic: Annotated[
         bool, typer.Option("--batch-dynamic/--batch-static", help="dynamic batch axis (static: batch 1)")
     ] = True,
+    seq_len: Annotated[
+        int | None, typer.Option("--seq-len", min=1, help="clip length L of the artifact (default: the training L; "
+                                                          "8 for --image-model)")
+    ] = None,
 ) -> None:
     """Checkpoint (or image re-id weights) -> ONNX (uint8 BGR clips in, embedding out), checked against PyTorch."""
     from streid.export.metadata import TRAINED_ON
@@ -68,12 +71,14 @@ def onnx_cmd(
     if checkpoint is not None:
         from streid.export.onnx_export import export_onnx
 
-        result = _run(lambda: export_onnx(checkpoint, out, opset=opset, batch_dynamic=batch_dynamic))
+        result = _run(lambda: export_onnx(checkpoint, out, opset=opset, batch_dynamic=batch_dynamic,
+                                          seq_len=seq_len))
     else:
         from streid.export.image_model import export_image_model
 
-        result = _run(lambda: export_image_model(image_model, weights, out, seq_len, height, width,  # type: ignore[arg-type]
-                                                 trained_on=trained_on, opset=opset, batch_dynamic=batch_dynamic))
+        result = _run(lambda: export_image_model(
+            image_model, weights, out, seq_len or 8, height, width,  # type: ignore[arg-type]
+            trained_on=trained_on, opset=opset, batch_dynamic=batch_dynamic))
     _report(result.path, result.meta, f"parity vs PyTorch: {result.parity.line()}")
 
 

@@ -79,6 +79,7 @@ def export_onnx(
     tolerance: float = PARITY_COSINE,
     clips: np.ndarray | None = None,
     optimize: bool = True,
+    seq_len: int | None = None,
 ) -> ExportResult:
     """Export a checkpoint's model to ONNX (embedding out); raises on any failure, leaving nothing behind.
 
@@ -90,6 +91,8 @@ def export_onnx(
     checkpoint = Path(checkpoint)
     model, config, info = load_checkpoint(checkpoint)  # fails before anything is written
     info = {**info, "trained_on": trained_on(config), "origin": f"streid train ({checkpoint.name})"}
+    if seq_len is not None:  # frame-wise models pooled over time take any L: deploy longer clips than trained on
+        info["seq_len"] = int(seq_len)
     out = Path(out) if out is not None else checkpoint.with_suffix(".onnx")
     return export_model(model, info, out, opset, batch_dynamic, tolerance, clips, optimize)
 

@@ -139,8 +139,12 @@ def train_detector(cfg: DetectorTrainConfig, out: str | Path, *, seed: int = 0, 
         else:
             ultralytics.YOLO(str(last)).train(resume=True)
     else:
-        model = _model(ultralytics, cfg.model)
-        model.train(**train_args(cfg, data_yaml, save_dir, seed))
+        if cfg.backbone_weights:
+            init = with_backbone_weights(ultralytics, cfg, out / "init.pt")
+            model, args = ultralytics.YOLO(str(init)), {"pretrained": str(init)}
+        else:
+            model, args = _model(ultralytics, cfg.model), {}
+        model.train(**{**train_args(cfg, data_yaml, save_dir, seed), **args})
     train_seconds = time.perf_counter() - start
     if not best.is_file():
         raise RuntimeError(f"ultralytics finished without writing {best}")
@@ -177,6 +181,24 @@ def validate_detector(weights: Path, data_yaml: Path, cfg: DetectorTrainConfig,
     metrics = {"mAP50": float(box.map50), "mAP50-95": float(box.map), "precision": float(box.mp),
                "recall": float(box.mr)}
     return metrics, {k: float(v) for k, v in result.speed.items()}
+
+
+def with_backbone_weights(ultralytics: Any, cfg: DetectorTrainConfig, path: Path) -> Path:
+    """Build ``cfg.model`` (a yaml whose layer 0 is a TorchVision ``mobilenet_v2`` trunk), load the trunk's
+    pretrained weights and save it as the run's starting checkpoint (ultralytics transfers weights only from a .pt).
+    """
+    from torch import nn
+
+    from streid.train.models.mobilenet import load_trunk_weights
+
+    model = _model(ultralytics, cfg.model)
+    trunk = getattr(model.model.model[0], "m", None)
+    if type(model.model.model[0]).__name__ != "TorchVision" or not isinstance(trunk, nn.Sequential):
+        raise ValueError(f"detector_train.backbone_weights: {cfg.model} has no TorchVision trunk as layer 0")
+    load_trunk_weights(trunk, str(cfg.backbone_weights))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(str(path))
+    return path
 
 
 def _model(ultralytics: Any, name: str) -> Any:
