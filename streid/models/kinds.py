@@ -64,6 +64,15 @@ def _onnx_kind(path: Path) -> Kind:
     raise ModelError(f"{path}: an ONNX file with neither STREID metadata nor an ultralytics detector's")
 
 
+def _torchreid(path: Path) -> Kind:
+    from streid.train.models.torchreid_weights import TorchreidWeightsError, detect_arch, read_state
+
+    try:
+        return Kind("torchreid", "reid", detect_arch(read_state(path), str(path)))
+    except TorchreidWeightsError as exc:
+        raise ModelError(str(exc)) from None
+
+
 def detect_kind(path: str | Path) -> Kind:
     """The kind of model file ``path`` is; ModelError naming the file when it is none STREID can use."""
     path = Path(path)
@@ -80,13 +89,12 @@ def detect_kind(path: str | Path) -> Kind:
             return Kind("ultralytics", "detector")
         if STREID_FORMAT in data:
             return Kind("streid-checkpoint", "reid")
-        from streid.train.models.torchreid_weights import TorchreidWeightsError, detect_arch, read_state
-
-        try:
-            return Kind("torchreid", "reid", detect_arch(read_state(path), str(path)))
-        except TorchreidWeightsError as exc:
-            raise ModelError(str(exc)) from None
-    head = path.read_bytes()[:64].lstrip().lower()
+        return _torchreid(path)
+    with path.open("rb") as f:
+        head = f.read(64)
+    if head.startswith(b"\x80"):  # a pickle: PyTorch's format before 1.6, which torchreid's model zoo files use
+        return _torchreid(path)
+    head = head.lstrip().lower()
     what = "a web page (HTML)" if head.startswith((b"<!doctype", b"<html")) else "not a model file STREID reads"
     raise ModelError(f"{path}: {what}; expected an ultralytics .pt, a torchreid OSNet state dict, "
                      "a STREID checkpoint or a STREID/ultralytics ONNX")

@@ -33,6 +33,9 @@ def test_kinds_are_read_from_contents(tmp_path: Path, repo: Path, no_network: No
     assert detect_kind(yolo).kind == "ultralytics"
     osnet = write_torchreid_osnet(tmp_path / "yolo_not_really.pt", "osnet_ain_x0_25")
     assert (detect_kind(osnet).kind, detect_kind(osnet).arch) == ("torchreid", "osnet_ain_x0_25")
+    legacy = tmp_path / "zoo.pth"  # torchreid's model zoo predates PyTorch's zip format
+    torch.save(torch.load(osnet, weights_only=False)["state_dict"], legacy, _use_new_zipfile_serialization=False)
+    assert detect_kind(legacy).arch == "osnet_ain_x0_25"
     builtin = detect_kind(repo / "deploy/models/person_detector.onnx")
     assert (builtin.kind, builtin.task) == ("onnx-detector", "detector")
     text = tmp_path / "notes.pt"
