@@ -19,7 +19,9 @@ PIXEL_FORMAT = "BGR uint8 NLHWC"
 REQUIRED = ("model", "config", "seq_len", "height", "width", "pixel_format", "mean", "std", "embedding_dim",
             "version", "precision")
 PRECISIONS = ("fp32", "fp16", "int8")
-STRING_KEYS = ("model", "pixel_format", "version", "precision", "quant_target")
+STRING_KEYS = ("model", "pixel_format", "version", "precision", "quant_target", "trained_on", "origin")
+TRAINED_ON = ("synthetic", "real", "unknown")
+"""What the weights learned from: the synthetic world only, real footage (at least in part), or not known."""
 INPUT_NAME = "clips"
 OUTPUT_NAME = "embedding"
 
@@ -39,10 +41,14 @@ def build_metadata(
     embedding_dim: int,
     version: str,
     precision: str = "fp32",
+    trained_on: str = "unknown",
+    origin: str = "",
 ) -> dict[str, Any]:
-    """Typed metadata (ints, floats, dicts) of one artifact."""
+    """Typed metadata (ints, floats, dicts) of one artifact; ``origin`` says where the weights came from."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision '{precision}' (choices: {', '.join(PRECISIONS)})")
+    if trained_on not in TRAINED_ON:
+        raise ValueError(f"trained_on '{trained_on}' (choices: {', '.join(TRAINED_ON)})")
     return {
         "model": model,
         "config": dict(model_config),
@@ -55,6 +61,8 @@ def build_metadata(
         "embedding_dim": int(embedding_dim),
         "version": version,
         "precision": precision,
+        "trained_on": trained_on,
+        "origin": origin,
     }
 
 
@@ -91,6 +99,8 @@ def from_props(props: Mapping[str, str], source: str) -> dict[str, Any]:
     for key in ("seq_len", "height", "width", "embedding_dim"):
         if not isinstance(meta[key], int) or meta[key] < 1:
             raise MetadataError(f"{source}: {PREFIX}{key} must be a positive integer, got {meta[key]!r}")
+    if meta.setdefault("trained_on", "unknown") not in TRAINED_ON:  # older artifacts do not say
+        raise MetadataError(f"{source}: {PREFIX}trained_on '{meta['trained_on']}' (choices: {', '.join(TRAINED_ON)})")
     return meta
 
 

@@ -38,7 +38,8 @@ class DetectorConfig(Section):
 
     kind: Literal["yolo", "motdet"] = "yolo"
     weights: str = Field(
-        "", description=".pt / .onnx / .engine, or an ultralytics .yaml (untrained); empty = the default model "
+        "", description=".pt / .onnx / .engine, a `streid models` name, or an ultralytics .yaml (untrained); "
+        "empty = the default model "
         "deploy/models/person_detector.onnx (scripts/make_default_models.sh makes it)"
     )
     imgsz: int = Field(0, ge=0, description="0 = the model's own size (its metadata), 640 when it has none")
@@ -91,7 +92,8 @@ class TrackletConfig(Section):
 class EmbedderConfig(Section):
     """Re-id embedder artifact (export stage); ``default`` = the built-in model, empty = no embeddings."""
 
-    path: str = Field("", description="artifact (.onnx/.engine/.pt); 'default': deploy/models/reid_small.onnx")
+    path: str = Field("", description="artifact (.onnx/.engine/.pt) or a `streid models` name; "
+                      "'default': deploy/models/reid_small.onnx")
     max_batch: int = Field(16, ge=1)
     max_wait_ms: float = Field(50.0, ge=0, description="live: longest a pending tracklet waits for a batch")
 

@@ -156,7 +156,9 @@ class TorchEmbedder(Embedder):
 
         if device not in DEVICES:
             raise ValueError(f"device '{device}' (choices: {', '.join(DEVICES)})")
-        model, _config, info = load_checkpoint(path)
+        from streid.export.onnx_export import trained_on
+
+        model, config, info = load_checkpoint(path)
         use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
         self.device = torch.device("cuda" if use_cuda else "cpu")
         self._torch = torch
@@ -166,6 +168,7 @@ class TorchEmbedder(Embedder):
             "model": info["model"], "config": info["model_config"], "seq_len": info["seq_len"],
             "height": info["height"], "width": info["width"], "embedding_dim": info["embedding_dim"],
             "mean": list(MEAN), "std": list(STD), "precision": "fp32", "version": streid.__version__,
+            "trained_on": trained_on(config),
         }
 
     def _run(self, clips: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ import typer
 
 from streid.config import ConfigError, load_config
 from streid.export.cli import export_app
+from streid.models.cli import models_app
 from streid.pipeline.identity.cli import reid_command
 from streid.train.cli import ablation_cmd, eval_cmd, explain_cmd, train_app
 
@@ -26,6 +27,7 @@ config_app = typer.Typer(
 app.add_typer(config_app, name="config")
 app.add_typer(export_app, name="export")
 app.add_typer(train_app, name="train")
+app.add_typer(models_app, name="models")
 app.command("eval")(eval_cmd)
 app.command("explain")(explain_cmd)
 app.command("ablation")(ablation_cmd)
@@ -118,7 +120,8 @@ def search(
     ],
     top: Annotated[int, typer.Option("--top", min=1)] = 10,
     embedder: Annotated[
-        Path | None, typer.Option("--embedder", help="model for image queries (default: the store's)")
+        Path | None, typer.Option("--embedder", help="model for image queries: artifact or `streid models` name "
+                                                "(default: the store's)")
     ] = None,
 ) -> None:
     """Rank global identities by similarity to query images or a stored tracklet."""

@@ -274,7 +274,8 @@ def model_card(run: DetectorRun, *, command: str, config_yaml: str, artifact: di
         "",
         f"An ultralytics YOLO {start} on STREID's synthetic world, "
         "so a fresh install has a detector without downloading anything. It has seen synthetic people only: "
-        "for real video, point `pipeline.detector.weights` at real weights (e.g. ultralytics' `yolo11n.pt`).",
+        "trained on synthetic data; for real video use real weights (`streid models pull yolo11n`, then "
+        "`--detector yolo11n` or `pipeline.detector.weights: yolo11n`).",
         "",
         "## Made by",
         "",

@@ -30,7 +30,9 @@ def search_command(store_dir: Path, query: list[str], top: int, embedder: Path |
             return 2
         exclude = None
         if images:
-            emb = image_query(store, images, embedder)
+            from streid.defaults import resolve_embedder
+
+            emb = image_query(store, images, Path(resolve_embedder(str(embedder))) if embedder else None)
         elif len(query) == 1:
             emb, exclude = tracklet_query(store, query[0])
         else:
@@ -68,7 +70,7 @@ def build_job(videos: dict[str, Path], out: Path, config: Path | None, site: Pat
               embedder: Path | None, detector: Path | None, gt_dets: Path | None, gt: Path | None) -> ReidJob:
     """A ReidJob from the command line: config (pipeline + identity), site file, then the explicit options."""
     from streid.config import ConfigError, apply_overrides, deep_merge, load_raw, validate
-    from streid.defaults import default_detector
+    from streid.defaults import default_detector, resolve_detector
     from streid.pipeline.identity.job import ReidJob, find_mot_files, site_from_synth
 
     data: dict = load_raw(config)[0] if config else {}
@@ -89,7 +91,8 @@ def build_job(videos: dict[str, Path], out: Path, config: Path | None, site: Pat
     if det_files is None:
         if detector is None and pipe.detector.kind == "motdet":
             raise typer.BadParameter("pipeline.detector.kind is motdet: pass --gt-dets DIR (MOT boxes per camera)")
-        weights = detector or Path(pipe.detector.weights or default_detector())  # FileNotFoundError says how to make it
+        named = resolve_detector(str(detector or pipe.detector.weights or ""))  # `streid models` names -> files
+        weights = Path(named or default_detector())  # FileNotFoundError says how to make it
         if not (weights.is_file() or weights.suffix == ".yaml"):
             raise FileNotFoundError(f"detector weights not found: {weights}")
         pipe = pipe.model_copy(update={"detector": pipe.detector.model_copy(
@@ -110,9 +113,11 @@ def reid_command(
     config: Annotated[Path | None, typer.Option("--config", help="YAML with pipeline: and identity: sections")] = None,
     site: Annotated[Path | None, typer.Option("--site", help="site YAML (identity: site, overlaps, transit), or a "
                                                              "synthetic world's site.json")] = None,
-    embedder: Annotated[Path | None, typer.Option("--embedder", help="re-id artifact (.onnx/.engine/.pt); "
-                                                                     "default: deploy/models/reid_small.onnx")] = None,
-    detector: Annotated[Path | None, typer.Option("--detector", help="person detector weights")] = None,
+    embedder: Annotated[Path | None, typer.Option("--embedder", help="re-id artifact (.onnx/.engine/.pt) or a "
+                                                                     "`streid models` name; default: "
+                                                                     "deploy/models/reid_small.onnx")] = None,
+    detector: Annotated[Path | None, typer.Option("--detector", help="person detector weights or a `streid models` "
+                                                                     "name")] = None,
     gt_dets: Annotated[Path | None, typer.Option("--gt-dets", help="MOT boxes per camera (DIR/CAM.txt) instead "
                                                                    "of a detector")] = None,
     gt: Annotated[Path | None, typer.Option("--gt", help="ground truth with global ids (DIR/CAM.txt) -> eval.json")]
@@ -130,6 +135,14 @@ def reid_command(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         job = build_job(_pairs(video, "--video"), out, config, site, overrides or [], embedder, detector, gt_dets, gt)
+        from streid.provenance import synthetic_warning
+
+        models = {"reid": job.pipeline.embedder.path}
+        if not job.det_files:
+            models["detector"] = job.pipeline.detector.weights
+        warning = synthetic_warning(models, [(cam, "file", str(path)) for cam, path in job.videos.items()])
+        if warning:
+            typer.echo(f"warning: {warning}", err=True)
         result = run_reid_job(job, progress=progress, overwrite=overwrite)
     except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)

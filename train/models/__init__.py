@@ -44,10 +44,17 @@ def _mnv2(cfg: ModelConfig, num_classes: int) -> nn.Module:
     return build_mnv2(cfg, num_classes)
 
 
+def _osnet(cfg: ModelConfig, num_classes: int) -> nn.Module:
+    from streid.train.models.osnet import build_osnet
+
+    return build_osnet(cfg, num_classes)
+
+
 MODELS: dict[str, Factory] = {
     "mnv2": _mnv2,
     "nl3d": _nl3d,
     "stt_gt": _stt_gt,
+    "osnet": _osnet,
 }
 
 

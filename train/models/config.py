@@ -213,3 +213,22 @@ class MNV2Config(Section):
 
 
 ModelConfig = Annotated[NL3DConfig | STTGTConfig | MNV2Config, Field(discriminator="name")]
+
+
+OSNET_ARCHS = ("osnet_x1_0", "osnet_x0_75", "osnet_x0_5", "osnet_x0_25", "osnet_ibn_x1_0", "osnet_ain_x1_0",
+               "osnet_ain_x0_75", "osnet_ain_x0_5", "osnet_ain_x0_25")
+"""torchreid's OSNet family (``streid.train.models.osnet.ARCHS`` builds each)."""
+
+
+class OSNetConfig(Section):
+    """OSNet image model (Zhou et al. 2019) on every frame, features averaged over the clip."""
+
+    name: Literal["osnet"] = "osnet"
+    arch: Literal[OSNET_ARCHS] = "osnet_x0_25"  # type: ignore[valid-type]
+    pretrained: str | None = Field(None, description="local torchreid OSNet weights of the same arch to start from")
+    loss: LossConfig = Field(default_factory=LossConfig)
+
+    _check_pretrained = field_validator("pretrained")(check_local_weights)
+
+
+ModelConfig = Annotated[NL3DConfig | STTGTConfig | MNV2Config | OSNetConfig, Field(discriminator="name")]
