@@ -112,10 +112,13 @@ def run_cmd(
 
 @app.command()
 def search(
-    store: Annotated[Path, typer.Option("--store", help="folder holding identities.sqlite")],
     query: Annotated[
         list[str], typer.Option("--query", help="image file(s), or a tracklet: row id or camera:track_id")
     ],
+    store: Annotated[Path | None, typer.Option("--store", help="folder holding identities.sqlite")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="PostgreSQL URL of a site-wide store (or STREID_DB_URL; "
+                                                       "password via PGPASSWORD / STREID_DB_PASSWORD_FILE)")] = None,
+    site: Annotated[str, typer.Option("--site", help="site name in the database")] = "default",
     top: Annotated[int, typer.Option("--top", min=1)] = 10,
     embedder: Annotated[
         Path | None, typer.Option("--embedder", help="model for image queries (default: the store's)")
@@ -124,7 +127,7 @@ def search(
     """Rank global identities by similarity to query images or a stored tracklet."""
     from streid.pipeline.identity.cli import search_command
 
-    raise typer.Exit(search_command(store, query, top, embedder))
+    raise typer.Exit(search_command(store, query, top, embedder, db, site))
 
 
 @app.command()

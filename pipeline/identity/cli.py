@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -9,20 +10,39 @@ import typer
 
 if TYPE_CHECKING:
     from streid.pipeline.identity.job import ReidJob
+    from streid.pipeline.identity.store import Store
 
 
-def search_command(store_dir: Path, query: list[str], top: int, embedder: Path | None) -> int:
+def open_store(store_dir: Path | None, db: str | None, site: str) -> Store:
+    """The SQLite store in ``store_dir`` or the PostgreSQL one at ``db`` (``STREID_DB_URL``); ValueError if neither."""
+    from streid.pipeline.identity.store import STORE_FILE, SqliteStore
+
+    db = db or os.environ.get("STREID_DB_URL")
+    if (store_dir is None) == (db is None):
+        raise ValueError("give --store DIR or --db URL (or STREID_DB_URL), not both")
+    if db is not None:
+        from streid.pipeline.identity.pg_store import PostgresStore
+
+        return PostgresStore(db, site=site)
+    assert store_dir is not None
+    if not (store_dir / STORE_FILE).is_file():
+        raise ValueError(f"{store_dir}: no {STORE_FILE} here")
+    return SqliteStore(store_dir)
+
+
+def search_command(store_dir: Path | None, query: list[str], top: int, embedder: Path | None,
+                   db: str | None = None, site: str = "default") -> int:
     """Exit code 0 on success, 2 on bad input (message on stderr naming the path)."""
     from rich.console import Console
     from rich.table import Table
 
     from streid.pipeline.identity.search import image_query, rank, tracklet_query
-    from streid.pipeline.identity.store import STORE_FILE, SqliteStore
 
-    if not (store_dir / STORE_FILE).is_file():
-        typer.echo(f"error: {store_dir}: no {STORE_FILE} here", err=True)
+    try:
+        store = open_store(store_dir, db, site)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
         return 2
-    store = SqliteStore(store_dir)
     try:
         images = [Path(q) for q in query if Path(q).is_file()]
         if images and len(images) != len(query):

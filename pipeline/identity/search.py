@@ -14,7 +14,7 @@ import numpy as np
 
 from streid.pipeline.identity.neighbours import VectorIndex
 from streid.pipeline.identity.records import normalise
-from streid.pipeline.identity.store import SqliteStore, Store, StoredTracklet
+from streid.pipeline.identity.store import Store, StoredTracklet
 
 
 @dataclass
@@ -70,7 +70,7 @@ def _spans(members: list[StoredTracklet]) -> dict[str, tuple[float, float]]:
     return out
 
 
-def tracklet_query(store: SqliteStore, spec: str) -> tuple[np.ndarray, int]:
+def tracklet_query(store: Store, spec: str) -> tuple[np.ndarray, int]:
     """Embedding and row id of a stored tracklet given as a row id (``17``) or ``camera:track_id``."""
     rows = store.tracklets()
     if ":" in spec:
@@ -85,7 +85,7 @@ def tracklet_query(store: SqliteStore, spec: str) -> tuple[np.ndarray, int]:
     return match[0].embedding[None], match[0].id
 
 
-def image_query(store: SqliteStore, images: list[Path], embedder_path: Path | None = None,
+def image_query(store: Store, images: list[Path], embedder_path: Path | None = None,
                 embedder: Any = None) -> np.ndarray:
     """Embed each image as a still clip (the image repeated L times) with the store's embedder.
 
