@@ -10,7 +10,7 @@ import typer
 
 from streid.config import ConfigError, load_config
 from streid.export.cli import export_app
-from streid.pipeline.identity.cli import reid_command
+from streid.pipeline.identity.cli import reid_command, serve_command
 from streid.train.cli import ablation_cmd, eval_cmd, explain_cmd, train_app
 
 app = typer.Typer(
@@ -26,6 +26,9 @@ config_app = typer.Typer(
 app.add_typer(config_app, name="config")
 app.add_typer(export_app, name="export")
 app.add_typer(train_app, name="train")
+identity_app = typer.Typer(help="Site-wide identities (many devices, one service).", no_args_is_help=True)
+identity_app.command("serve")(serve_command)
+app.add_typer(identity_app, name="identity")
 app.command("eval")(eval_cmd)
 app.command("explain")(explain_cmd)
 app.command("ablation")(ablation_cmd)

@@ -140,6 +140,11 @@ def reid_command(
     overrides: Annotated[list[str] | None, typer.Option("--set", help="override a config key (repeatable)")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="restart a folder made with other inputs")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show a frame counter")] = True,
+    executor: Annotated[str, typer.Option("--executor", help="phase 1 (one camera each): inprocess, or ray "
+                                                             "tasks on a Ray cluster")] = "inprocess",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster to join (auto = the "
+                                                                          "local `ray start` one); default: start "
+                                                                          "a local Ray")] = None,
 ) -> None:
     """Offline cross-camera re-id over recorded videos: global ids, store, annotated videos, events, HTML report."""
     import json
@@ -150,7 +155,8 @@ def reid_command(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         job = build_job(_pairs(video, "--video"), out, config, site, overrides or [], embedder, detector, gt_dets, gt)
-        result = run_reid_job(job, progress=progress, overwrite=overwrite)
+        result = run_reid_job(job, progress=progress, overwrite=overwrite, executor=executor,
+                              ray_address=ray_address)
     except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -162,3 +168,44 @@ def reid_command(
     if result.evaluation:
         summary["eval"] = {k: result.evaluation[k] for k in ("offline", "online")}
     typer.echo(json.dumps(summary, indent=2))
+
+
+def serve_command(
+    broker: Annotated[str, typer.Option("--broker", envvar="STREID_BROKER",
+                                        help="mqtt://HOST:PORT or mqtts://HOST:PORT (credentials from the "
+                                             "environment: STREID_MQTT_USERNAME, STREID_MQTT_PASSWORD[_FILE])")],
+    db: Annotated[str, typer.Option("--db", envvar="STREID_DB_URL",
+                                    help="PostgreSQL URL without password (PGPASSWORD / STREID_DB_PASSWORD_FILE)")],
+    site: Annotated[str, typer.Option("--site", help="site name: topics streid/v1/SITE/..., schema streid_SITE")],
+    config: Annotated[Path | None, typer.Option("--config", help="YAML with an identity: section (gate, site "
+                                                                 "rules, retention) - the edges' settings")] = None,
+    lateness: Annotated[float, typer.Option("--lateness", min=0.0, help="site seconds a tracklet waits for "
+                                                                        "earlier ones from slower cameras")] = 2.0,
+    flush_after: Annotated[float, typer.Option("--flush-after", min=0.0, help="wall seconds of silence after "
+                                                                              "which waiting tracklets are decided")]
+    = 1.0,
+) -> None:
+    """Site-wide identity service: tracklets from every edge over MQTT, one matcher, PostgreSQL, decisions back."""
+    import logging
+    import threading
+
+    from streid.pipeline.identity.config import IdentityConfig
+    from streid.pipeline.identity.service import IdentityService
+    from streid.pipeline.runner import stop_on_signals
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = IdentityConfig()
+    if config is not None:
+        from streid.config import load_config
+
+        cfg = load_config(config).identity
+    stop = threading.Event()
+    try:
+        service = IdentityService(broker, db, site, cfg, lateness_s=lateness, flush_after_s=flush_after, stop=stop)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    with stop_on_signals(stop):
+        stats = service.run()
+    typer.echo(f"stopped: {stats.decided} tracklets decided, {stats.duplicates} redeliveries, "
+               f"{stats.rejected} rejected, {stats.reconnects} database reconnects")

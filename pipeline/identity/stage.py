@@ -141,6 +141,12 @@ def stage_from_config(cfg: IdentityConfig, out_dir: str | Path, embedder: str | 
     """The ``streid run`` stage: store in ``out_dir``, gallery and track numbering resumed from it; wall clock live."""
     from streid.pipeline.identity.build import resume_matcher, store_from_config
 
+    if cfg.mode == "remote":
+        from streid.pipeline.identity.remote import EdgeLink, RemoteIdentityStage
+
+        r = cfg.remote
+        link = EdgeLink(r.broker, r.site, r.edge, r.outbox or Path(out_dir) / "outbox.sqlite", r.max_outbox)
+        return RemoteIdentityStage(link, clock="wall" if live else "video")
     store = store_from_config(cfg, out_dir, embedder)
     offsets = {cam: tid + 1 for cam, tid in store.max_track_ids().items()}
     return IdentityStage(store, lambda dim: resume_matcher(cfg, store, dim), track_offsets=offsets,
