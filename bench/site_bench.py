@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,12 +31,6 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def main() -> None:
-    import paho.mqtt.client as mqtt
-    import psycopg
-
-    from streid.pipeline.identity.messages import decision_topic, decode_decision
-    from streid.pipeline.identity.records import TrackletObs, normalise
-    from streid.pipeline.identity.remote import EdgeLink
     from tests.site_servers import MosquittoServer, PostgresServer
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -48,11 +43,34 @@ def main() -> None:
     args = ap.parse_args()
 
     broker, db = MosquittoServer(), PostgresServer()
+    args.procs = []
+    try:
+        run(args, broker, db)
+    finally:
+        for proc in args.procs:
+            proc.kill()
+        broker.close()
+        db.close()
+
+
+def run(args: argparse.Namespace, broker: Any, db: Any) -> None:
+    import paho.mqtt.client as mqtt
+    import psycopg
+
+    from streid.pipeline.identity.messages import decision_topic, decode_decision
+    from streid.pipeline.identity.records import TrackletObs, normalise
+    from streid.pipeline.identity.remote import EdgeLink
+
     tmp = Path(tempfile.mkdtemp(prefix="streid-site-bench-"))
     site = "bench"
     service = subprocess.Popen([sys.executable, "-m", "streid.pipeline.identity.service", "--broker", broker.url,
                                 "--db", db.url, "--site", site, "--lateness", "1.0", "--flush-after", "0.5"],
                                stdout=(tmp / "service.log").open("w"), stderr=subprocess.STDOUT)
+    args.procs.append(service)
+    log = tmp / "service.log"
+    deadline = time.time() + 300
+    while "consuming" not in log.read_text() and time.time() < deadline:  # the broker keeps messages for a
+        time.sleep(0.2)  # subscribed session only
     arrived: dict[tuple[str, int], float] = {}
     watcher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-watch")
     watcher.on_connect = lambda c, u, f, r, p: c.subscribe(decision_topic(site), qos=1)
@@ -94,14 +112,14 @@ def main() -> None:
     deadline = time.time() + 120
     while len(arrived) < len(sent) and time.time() < deadline:
         time.sleep(0.2)
-    lat = np.array([arrived[k] - sent[k] for k in sent if k in arrived])
+    lat = np.array([arrived[k] - sent[k] for k in sent if k in arrived] or [np.nan])
     print(f"site: {args.cameras} cameras on {args.edges} edges, {args.rate} tracklets/s each, {args.seconds:.0f} s: "
           f"{len(lat)}/{len(sent)} decided, decision latency p50 {np.percentile(lat, 50) * 1000:.0f} ms, "
           f"p99 {np.percentile(lat, 99) * 1000:.0f} ms (includes the 1.0 s lateness window)", flush=True)
 
     # Sustained rate: a backlog sent while the service is stopped, then decided as fast as it can.
     service.terminate()
-    service.wait(30)
+    service.wait(300)
     per_cam = max(1, args.backlog // args.cameras)
     threads = [threading.Thread(target=camera, args=(c, per_cam, False, 10_000_000)) for c in range(args.cameras)]
     for t in threads:
@@ -113,6 +131,7 @@ def main() -> None:
     backlog = per_cam * args.cameras
     restart = time.time()
     service = subprocess.Popen(service.args, stdout=(tmp / "service2.log").open("w"), stderr=subprocess.STDOUT)
+    args.procs.append(service)
     query = (f"SELECT count(*) FILTER (WHERE done), min(received), max(decided) FROM streid_{site}.inbox"
              " WHERE received >= %s")
     with psycopg.connect(db.url, autocommit=True) as conn:
@@ -127,12 +146,10 @@ def main() -> None:
     print(f"site: peak RSS broker {peak_rss_mb(broker.proc.pid):.0f} MB, service {peak_rss_mb(service.pid):.0f} MB",
           flush=True)
     service.terminate()
-    service.wait(30)
+    service.wait(300)
     for link in links:
         link.close(1.0)
     watcher.loop_stop()
-    broker.close()
-    db.close()
 
 
 if __name__ == "__main__":
