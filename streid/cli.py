@@ -11,7 +11,7 @@ import typer
 from streid.config import ConfigError, load_config
 from streid.export.cli import export_app
 from streid.models.cli import models_app
-from streid.pipeline.identity.cli import reid_command
+from streid.pipeline.identity.cli import reid_command, serve_command
 from streid.train.cli import ablation_cmd, eval_cmd, explain_cmd, train_app
 
 app = typer.Typer(
@@ -28,6 +28,9 @@ app.add_typer(config_app, name="config")
 app.add_typer(export_app, name="export")
 app.add_typer(train_app, name="train")
 app.add_typer(models_app, name="models")
+identity_app = typer.Typer(help="Site-wide identities (many devices, one service).", no_args_is_help=True)
+identity_app.command("serve")(serve_command)
+app.add_typer(identity_app, name="identity")
 app.command("eval")(eval_cmd)
 app.command("explain")(explain_cmd)
 app.command("ablation")(ablation_cmd)
@@ -114,10 +117,13 @@ def run_cmd(
 
 @app.command()
 def search(
-    store: Annotated[Path, typer.Option("--store", help="folder holding identities.sqlite")],
     query: Annotated[
         list[str], typer.Option("--query", help="image file(s), or a tracklet: row id or camera:track_id")
     ],
+    store: Annotated[Path | None, typer.Option("--store", help="folder holding identities.sqlite")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="PostgreSQL URL of a site-wide store (or STREID_DB_URL; "
+                                                       "password via PGPASSWORD / STREID_DB_PASSWORD_FILE)")] = None,
+    site: Annotated[str, typer.Option("--site", help="site name in the database")] = "default",
     top: Annotated[int, typer.Option("--top", min=1)] = 10,
     embedder: Annotated[
         Path | None, typer.Option("--embedder", help="model for image queries: artifact or `streid models` name "
@@ -127,7 +133,7 @@ def search(
     """Rank global identities by similarity to query images or a stored tracklet."""
     from streid.pipeline.identity.cli import search_command
 
-    raise typer.Exit(search_command(store, query, top, embedder))
+    raise typer.Exit(search_command(store, query, top, embedder, db, site))
 
 
 @app.command()

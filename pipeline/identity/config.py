@@ -5,6 +5,8 @@ Pydantic only, so validating a config never imports numpy-heavy or GStreamer cod
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from streid.config import Section
@@ -60,6 +62,17 @@ class CalibrationConfig(Section):
     refit_every: int = Field(200, ge=1)  # new negative pairs between two refits
     band: float = Field(0.25, gt=0.0, lt=1.0)  # a refit stays within prior * (1 +- band) (2x band without artifact)
     max_pairs: int = Field(4000, ge=10)  # distances kept per kind (memory bound)
+class RemoteConfig(Section):
+    """``mode: remote``: where the site's identity service is reached, and the edge's outbox (loss-free buffer).
+
+    Credentials are never in the config: STREID_MQTT_USERNAME / STREID_MQTT_PASSWORD[_FILE] in the environment.
+    """
+
+    broker: str = "mqtt://127.0.0.1:1883"  # mqtts:// for TLS (CA: STREID_MQTT_CA)
+    site: str = Field("default", pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    edge: str = Field("edge", pattern=r"^[A-Za-z0-9_.-]{1,64}$")  # unique per device on the site
+    outbox: str | None = None  # SQLite file; default OUTPUT_DIR/outbox.sqlite
+    max_outbox: int = Field(100_000, ge=1)  # past this many unsent messages the oldest are dropped (counted)
 
 
 class IdentityConfig(Section):
@@ -82,3 +95,5 @@ class IdentityConfig(Section):
     site: SiteConfig = Field(default_factory=SiteConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    mode: Literal["embedded", "remote"] = "embedded"  # remote: a site-wide `streid identity serve` decides
+    remote: RemoteConfig = Field(default_factory=RemoteConfig)

@@ -180,10 +180,15 @@ def _camera_section(job: ReidJob, cams: list[str], out_dir: Path) -> PipelineSec
 
 def run_reid_job(job: ReidJob, *, stop: threading.Event | None = None, detector: Any = None, embedder: Any = None,
                  progress: bool = False, overwrite: bool = False,
-                 on_camera_done: Callable[[str], None] | None = None, videos: bool = True) -> ReidResult:
+                 on_camera_done: Callable[[str], None] | None = None, videos: bool = True,
+                 executor: str = "inprocess", ray_address: str | None = None) -> ReidResult:
     """Run (or resume) the job; ``detector``/``embedder`` objects replace the configured ones (tests, benches).
 
-    ``videos=False`` skips phase 3 and the report (calibration and benchmarks need ids and scores only)."""
+    ``videos=False`` skips phase 3 and the report (calibration and benchmarks need ids and scores only).
+    ``executor="ray"`` runs phase 1 as one Ray task per camera (:mod:`ray_exec`), same results.
+    """
+    if executor not in ("inprocess", "ray"):
+        raise ValueError(f"executor {executor!r}: use inprocess or ray")
     from streid.pipeline.identity.build import store_from_config
     from streid.pipeline.runner import stop_on_signals
 
@@ -200,6 +205,16 @@ def run_reid_job(job: ReidJob, *, stop: threading.Event | None = None, detector:
             todo = [c for c in job.videos if not paths.done(c).is_file()]
             if todo:
                 paths.identities.unlink(missing_ok=True)
+            if todo and executor == "ray":
+                from streid.pipeline.identity.ray_exec import run_cameras_on_ray
+
+                result.processed = run_cameras_on_ray(job, todo, paths, store, detector, embedder, stop,
+                                                      ray_address, on_camera_done)
+                if result.processed != todo:
+                    result.interrupted = True
+                    return result
+                todo = []
+            elif todo:
                 detector = detector or _build_detector(job, todo, paths)
                 embedder = embedder or _load_embedder(job)
             for cam in todo:

@@ -173,6 +173,12 @@ def stage_from_config(cfg: IdentityConfig, out_dir: str | Path, embedder: str | 
         thresholds_from_config,
     )
 
+    if cfg.mode == "remote":
+        from streid.pipeline.identity.remote import EdgeLink, RemoteIdentityStage
+
+        r = cfg.remote
+        link = EdgeLink(r.broker, r.site, r.edge, r.outbox or Path(out_dir) / "outbox.sqlite", r.max_outbox)
+        return RemoteIdentityStage(link, clock="wall" if live else "video")
     thresholds = thresholds_from_config(cfg, embedder)
     store = store_from_config(cfg, out_dir, embedder)
     offsets = {cam: tid + 1 for cam, tid in store.max_track_ids().items()}
