@@ -111,8 +111,9 @@ def main() -> None:
     if all(not VARIANTS[v][1] for v in chosen):  # no variant reads the artifact: no validation needed
         alphas = []
     neg, pos = job_pairs(runs[args.val_seed], worlds[args.val_seed] / "gt", cams) if alphas else ([0.0], [0.0])
-    print(f"validation seed {args.val_seed}: {len(neg)} negative / {len(pos)} cross-camera positive pairs; "
-          f"neg q05 {np.quantile(neg, 0.05):.3f}, pos median {np.median(pos):.3f} q90 {np.quantile(pos, 0.9):.3f}")
+    if alphas:
+        print(f"validation seed {args.val_seed}: {len(neg)} negative / {len(pos)} cross-camera positive pairs; neg "
+              f"q05 {np.quantile(neg, 0.05):.3f}, pos median {np.median(pos):.3f} q90 {np.quantile(pos, 0.9):.3f}")
     for ga, oa in alphas:
         cal = fit_calibration(neg, pos, "cross", source=f"bench validation seed {args.val_seed}", gate_alpha=ga,
                               offline_alpha=oa)
