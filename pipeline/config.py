@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from streid.config import Section
+from streid.names import check_camera_name
 
 SourceKind = Literal["file", "uri", "rtsp", "usb", "csi", "test"]
 
@@ -14,7 +15,7 @@ SourceKind = Literal["file", "uri", "rtsp", "usb", "csi", "test"]
 class CameraConfig(Section):
     """One camera: where its frames come from and, optionally, its MOTChallenge detection file."""
 
-    name: str = Field(..., min_length=1, description="unique camera name (events, files, metrics)")
+    name: str = Field(..., min_length=1, description="unique; names files: letters, digits, -_. (no leading dot)")
     kind: SourceKind = "file"
     uri: str = Field("", description="file path (file), URI (uri), rtsp://... (rtsp)")
     device: str = Field("/dev/video0", description="v4l2 device (usb)")
@@ -25,6 +26,11 @@ class CameraConfig(Section):
     codec: Literal["h264", "h265"] = Field("h264", description="rtsp stream codec (hardware depay/decode path)")
     capture_fps: int = Field(30, ge=1, description="capture rate asked of usb/csi/test sources")
     det_file: str = Field("", description="MOTChallenge det.txt/gt.txt for detector kind 'motdet'")
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        return check_camera_name(value)  # it names files and folders: never a path
 
     @model_validator(mode="after")
     def _needs_uri(self) -> CameraConfig:

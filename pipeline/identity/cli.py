@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from streid.names import check_camera_name
+
 if TYPE_CHECKING:
     from streid.pipeline.identity.job import ReidJob
 
@@ -58,6 +60,10 @@ def _pairs(items: list[str], what: str) -> dict[str, Path]:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
             raise typer.BadParameter(f"expected CAMERA=PATH, got {item!r}", param_hint=what)
+        try:
+            check_camera_name(name)  # it names files and folders in --out: never a path
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint=what) from None
         if name in out:
             raise typer.BadParameter(f"camera {name!r} given twice", param_hint=what)
         out[name] = Path(path)

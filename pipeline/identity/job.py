@@ -26,7 +26,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +34,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
+from streid.names import check_camera_name, remove_inside
 from streid.pipeline.config import PipelineSection
 from streid.pipeline.identity.config import IdentityConfig
 
@@ -108,7 +108,7 @@ class JobPaths:
         self.out, self.work = out, out / "work"
 
     def cam(self, cam: str) -> Path:
-        return self.work / cam
+        return self.work / check_camera_name(cam)
 
     def done(self, cam: str) -> Path:
         return self.work / cam / "done.json"
@@ -156,12 +156,10 @@ def clear_outputs(paths: JobPaths, cameras: list[str]) -> None:
     """Remove what a job writes (and nothing else) from the output folder."""
     from streid.pipeline.identity.store import STORE_FILE
 
-    shutil.rmtree(paths.work, ignore_errors=True)
-    shutil.rmtree(paths.out / "tracks", ignore_errors=True)
-    shutil.rmtree(paths.out / "report_assets", ignore_errors=True)
-    names = [STORE_FILE, STORE_FILE + "-wal", STORE_FILE + "-shm", "events.jsonl", "eval.json", "report.html"]
-    for name in names + [f"{c}.mp4" for c in cameras] + [f"{c}.mp4.part" for c in cameras]:
-        (paths.out / name).unlink(missing_ok=True)
+    names = [STORE_FILE, STORE_FILE + "-wal", STORE_FILE + "-shm", "events.jsonl", "eval.json", "report.html",
+             "work", "tracks", "report_assets"]
+    for name in names + [f"{check_camera_name(c)}.mp4" for c in cameras] + [f"{c}.mp4.part" for c in cameras]:
+        remove_inside(paths.out, paths.out / name)
 
 
 def _camera_section(job: ReidJob, cams: list[str], out_dir: Path) -> PipelineSection:
@@ -183,6 +181,8 @@ def run_reid_job(job: ReidJob, *, stop: threading.Event | None = None, detector:
     from streid.pipeline.identity.build import store_from_config
     from streid.pipeline.runner import stop_on_signals
 
+    for cam in job.videos:
+        check_camera_name(cam)  # before anything is written or deleted
     missing = [f"{c}={v}" for c, v in job.videos.items() if not Path(v).is_file()]
     if missing:
         raise FileNotFoundError(f"videos not found: {', '.join(missing)}")
@@ -243,7 +243,7 @@ def _run_camera(job: ReidJob, cam: str, paths: JobPaths, store: Any, detector: A
     from streid.pipeline.identity.stage import IdentityStage
     from streid.pipeline.runner import Runner
 
-    shutil.rmtree(paths.cam(cam), ignore_errors=True)
+    remove_inside(paths.out, paths.cam(cam))
     dropped = store.forget_camera(cam)
     if dropped:
         log.info("camera %s: dropped %d tracklets of an unfinished run; redoing it", cam, dropped)
