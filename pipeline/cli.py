@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -51,5 +52,20 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
     print(format_summary(result.summary))
     print(json.dumps({"events": str(result.events_path) if result.events_path else None,
                       "videos": {k: str(v) for k, v in result.videos.items()},
-                      "metrics": str(result.metrics_path), "interrupted": result.interrupted}))
-    return 130 if result.interrupted else 0
+                      "metrics": str(result.metrics_path), "interrupted": result.interrupted,
+                      "failed": result.failed}))
+    if result.interrupted:
+        return 130
+    return failure_code(result.failed, [c.name for c in cfg.pipeline.cameras], cfg.pipeline.mode == "live")
+
+
+def failure_code(failed: dict[str, str], cameras: list[str], live: bool) -> int:
+    """Exit 2 when every camera failed, or offline when any did (its results are incomplete); the reasons go to
+    stderr. A service manager's ``Restart=on-failure`` then restarts a live run whose cameras all gave up."""
+    for name, reason in failed.items():
+        print(f"error: camera {name}: {reason}", file=sys.stderr)
+    if failed and (not live or len(failed) == len(cameras)):
+        what = "every camera" if len(failed) == len(cameras) else f"{len(failed)} of {len(cameras)} cameras"
+        print(f"error: {what} failed (see camera_error in the events)", file=sys.stderr)
+        return 2
+    return 0

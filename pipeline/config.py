@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -10,6 +12,13 @@ from streid.config import Section
 from streid.names import check_camera_name
 
 SourceKind = Literal["file", "uri", "rtsp", "usb", "csi", "test"]
+TestPattern = Literal["smpte", "snow", "black", "white", "red", "green", "blue", "checkers-1", "checkers-2",
+                      "checkers-4", "checkers-8", "circular", "blink", "smpte75", "zone-plate", "gamut",
+                      "chroma-zone-plate", "solid-color", "ball", "smpte100", "bar", "pinwheel", "spokes", "gradient",
+                      "colors", "smpte-rp-219"]
+URI_SCHEMES = {"uri": ("file", "http", "https", "rtsp", "rtsps", "rtmp", "rtmps", "srt", "udp"),
+               "rtsp": ("rtsp", "rtsps", "rtspt")}
+DEVICE = re.compile(r"/dev/[A-Za-z0-9_.:/-]+")
 
 
 class CameraConfig(Section):
@@ -20,7 +29,7 @@ class CameraConfig(Section):
     uri: str = Field("", description="file path (file), URI (uri), rtsp://... (rtsp)")
     device: str = Field("/dev/video0", description="v4l2 device (usb)")
     sensor_id: int = Field(0, ge=0, description="nvarguscamerasrc sensor-id (csi)")
-    pattern: str = Field("ball", description="videotestsrc pattern (test)")
+    pattern: TestPattern = Field("ball", description="videotestsrc pattern (test)")
     protocols: Literal["tcp", "udp"] = "tcp"
     latency_ms: int = Field(200, ge=0, description="rtspsrc jitter-buffer latency")
     codec: Literal["h264", "h265"] = Field("h264", description="rtsp stream codec (hardware depay/decode path)")
@@ -32,10 +41,26 @@ class CameraConfig(Section):
     def _identifier(cls, value: str) -> str:
         return check_camera_name(value)  # it names files and folders: never a path
 
+    @field_validator("device")
+    @classmethod
+    def _device_path(cls, value: str) -> str:
+        if not DEVICE.fullmatch(value) or ".." in value.split("/"):
+            raise ValueError(f"device {value!r}: expected a device path such as /dev/video0")
+        return value
+
     @model_validator(mode="after")
     def _needs_uri(self) -> CameraConfig:
         if self.kind in ("file", "uri", "rtsp") and not self.uri:
             raise ValueError(f"camera '{self.name}': kind '{self.kind}' needs 'uri'")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in self.uri):
+            raise ValueError(f"camera '{self.name}': uri holds control characters")
+        if self.kind in URI_SCHEMES:
+            parts = urlsplit(self.uri)
+            if parts.scheme.lower() not in URI_SCHEMES[self.kind] or not (parts.netloc or parts.path):
+                raise ValueError(f"camera '{self.name}': uri {self.uri!r} is not a "
+                                 f"{'/'.join(URI_SCHEMES[self.kind])} URI")
+            if any(ch.isspace() for ch in self.uri):
+                raise ValueError(f"camera '{self.name}': uri holds spaces (percent-encode them as %20)")
         return self
 
 

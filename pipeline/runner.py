@@ -25,7 +25,7 @@ from streid.pipeline.embedding import EmbedBatcher, Embedder
 from streid.pipeline.events import EventWriter, source_event, tracklet_event
 from streid.pipeline.metrics import Metrics, PrometheusExporter, format_summary
 from streid.pipeline.motfile import MotWriter
-from streid.pipeline.sources import CameraSource
+from streid.pipeline.sources import CameraSource, SourceEvent
 from streid.pipeline.tracker import CameraTrackers
 from streid.pipeline.tracklets import GateParams, TrackletBuffer
 from streid.records import Detections, Frame, Tracklet
@@ -45,6 +45,7 @@ class RunResult:
     videos: dict[str, Path]
     metrics_path: Path
     interrupted: bool
+    failed: dict[str, str]  # cameras that ended on an error (offline, or live with retries exhausted): reason
 
 
 def build_detector(cfg: PipelineSection) -> Detector:
@@ -129,15 +130,22 @@ class Runner:
         self.videos: dict[str, Any] = {}
         self.mot = {c.name: MotWriter(self.out / f"{c.name}.txt") for c in cfg.cameras} if cfg.output.mot else {}
         self.last_pts: dict[str, float] = {}
+        self.failed: dict[str, str] = {}
         live = cfg.live
         self.sources = [
             CameraSource(c, width=cfg.width, height=cfg.height, live=self.live, hardware=cfg.hardware == "auto",
                          queue_size=live.queue_size, stall_timeout_s=live.stall_timeout_s,
                          connect_timeout_s=live.connect_timeout_s, backoff_initial_s=live.backoff_initial_s,
                          backoff_max_s=live.backoff_max_s, max_retries=live.max_retries, max_frames=cfg.max_frames,
-                         on_event=lambda e: self.events.write(source_event(e)))
+                         on_event=self._source_event)
             for c in cfg.cameras
         ]
+
+    def _source_event(self, event: SourceEvent) -> None:
+        """Camera threads report here: the event is written, and a camera that gives up is remembered."""
+        if event.type == "camera_error" and event.retry_in_s is None:
+            self.failed[event.camera] = event.reason
+        self.events.write(source_event(event))
 
     def run(self) -> RunResult:
         prom = None
@@ -279,7 +287,7 @@ class Runner:
         metrics_path = self.out / "metrics.json"
         summary = self.metrics.write_json(metrics_path)
         log.debug("pipeline summary\n%s", format_summary(summary))
-        return RunResult(summary, self.events.path, videos, metrics_path, self.stop.is_set())
+        return RunResult(summary, self.events.path, videos, metrics_path, self.stop.is_set(), dict(self.failed))
 
 
 def run_pipeline(cfg: PipelineSection, **kwargs: Any) -> RunResult:

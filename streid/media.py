@@ -61,7 +61,7 @@ class Mp4Writer:
         self.part = self.path.with_name(self.path.name + ".part")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.width, self.height, self.fps = width, height, fps
-        num, den = _fraction(fps)
+        num, den = fps_fraction(fps)
         self._duration = Gst.util_uint64_scale(Gst.SECOND, den, num)
         caps = f"video/x-raw,format=BGR,width={width},height={height},framerate={num}/{den}"
         desc = (
@@ -172,7 +172,7 @@ def count_frames(path: str | Path) -> int:
     return sum(1 for _ in read_frames(path))
 
 
-def _fraction(fps: float) -> tuple[int, int]:
+def fps_fraction(fps: float) -> tuple[int, int]:
     if float(fps).is_integer():
         return int(fps), 1
     return round(fps * 1001), 1001

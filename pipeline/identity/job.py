@@ -34,6 +34,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
+from streid.errors import InputError
 from streid.names import check_camera_name, remove_inside
 from streid.pipeline.config import PipelineSection
 from streid.pipeline.identity.config import IdentityConfig
@@ -253,6 +254,8 @@ def _run_camera(job: ReidJob, cam: str, paths: JobPaths, store: Any, detector: A
     run = runner.run()
     if run.interrupted:
         return False
+    if cam in run.failed:  # undecodable or truncated: not marked done, so a re-run drops its rows and redoes it
+        raise InputError(f"camera {cam}: {job.videos[cam]}: {run.failed[cam]}")
     frames = run.summary["cameras"][cam]["processed"]
     if frames == 0:
         raise RuntimeError(f"camera {cam}: no frame decoded from {job.videos[cam]} (see {paths.cam(cam)}/events.jsonl)")
