@@ -18,6 +18,7 @@ TestPattern = Literal["smpte", "snow", "black", "white", "red", "green", "blue",
                       "colors", "smpte-rp-219"]
 URI_SCHEMES = {"uri": ("file", "http", "https", "rtsp", "rtsps", "rtmp", "rtmps", "srt", "udp"),
                "rtsp": ("rtsp", "rtsps", "rtspt")}
+MAX_SIDE = 8192  # larger frames are a typo (width: 100000 used to process 0 frames and exit 0)
 DEVICE = re.compile(r"/dev/[A-Za-z0-9_.:/-]+")
 
 
@@ -152,8 +153,8 @@ class PipelineSection(Section):
     """The ``pipeline:`` section: cameras, mode, stages and outputs of ``streid run``."""
 
     mode: Literal["offline", "live"] = "offline"
-    width: int = Field(0, ge=0, description="frames are scaled to WIDTHxHEIGHT (0 = the source's size)")
-    height: int = Field(0, ge=0)
+    width: int = Field(0, ge=0, le=MAX_SIDE, description="frames are scaled to WIDTHxHEIGHT (0 = the source's size)")
+    height: int = Field(0, ge=0, le=MAX_SIDE)
     cameras: list[CameraConfig] = Field(default_factory=list)
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="default: the built-in YOLO")
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)

@@ -38,6 +38,7 @@ from streid.errors import InputError
 from streid.names import check_camera_name, remove_inside
 from streid.pipeline.config import PipelineSection
 from streid.pipeline.identity.config import IdentityConfig
+from streid.pipeline.imageseq import is_image_sequence
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +131,26 @@ def _fingerprint(job: ReidJob) -> dict[str, Any]:
     p = job.pipeline
     return {
         "videos": {c: str(v.resolve()) for c, v in job.videos.items()},
+        "content": {c: content_stamp(v) for c, v in job.videos.items()},  # a replaced file is another job
         "det_files": {c: str(v.resolve()) for c, v in job.det_files.items()} if job.det_files else None,
         "detector": None if job.det_files else p.detector.model_dump(mode="json"),
         "embedder": p.embedder.path,
         "settings": {k: getattr(p, k).model_dump(mode="json") for k in ("tracker", "tracklets")}
         | {"width": p.width, "height": p.height, "max_frames": p.max_frames},
     }
+
+
+def content_stamp(path: Path, head_bytes: int = 1 << 20) -> dict[str, Any]:
+    """Size, mtime and a hash of the first MiB of a video (or of an image folder's listing)."""
+    path = Path(path)
+    if path.is_dir() or not path.exists():
+        folder = path if path.is_dir() else path.parent
+        listing = sorted((p.name, p.stat().st_size) for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+        return {"files": len(listing), "sha256": hashlib.sha256(json.dumps(listing).encode()).hexdigest()}
+    st = path.stat()
+    with path.open("rb") as fh:
+        head = hashlib.sha256(fh.read(head_bytes)).hexdigest()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "head_sha256": head}
 
 
 def _check_folder(job: ReidJob, paths: JobPaths, overwrite: bool) -> None:
@@ -184,7 +199,7 @@ def run_reid_job(job: ReidJob, *, stop: threading.Event | None = None, detector:
 
     for cam in job.videos:
         check_camera_name(cam)  # before anything is written or deleted
-    missing = [f"{c}={v}" for c, v in job.videos.items() if not Path(v).is_file()]
+    missing = [f"{c}={v}" for c, v in job.videos.items() if not (Path(v).is_file() or is_image_sequence(str(v)))]
     if missing:
         raise FileNotFoundError(f"videos not found: {', '.join(missing)}")
     stop = stop or threading.Event()
