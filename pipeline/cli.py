@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from streid.config import ConfigError, load_config
+from streid.lock import output_lock
 
 
 def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progress: bool = True,
@@ -33,22 +34,23 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
     cfg.sections["pipeline"] = cfg.pipeline.model_copy(
         update={"embedder": cfg.pipeline.embedder.model_copy(update={"path": embedder_path})}
     )
-    identity = None
-    if cfg.identity.enabled and cfg.pipeline.embedder.path:  # global ids need embeddings
-        from streid.pipeline.identity.stage import stage_from_config
+    with output_lock(cfg.pipeline.output.dir):  # a second run into this folder is refused, naming this one
+        identity = None
+        if cfg.identity.enabled and cfg.pipeline.embedder.path:  # global ids need embeddings
+            from streid.pipeline.identity.stage import stage_from_config
 
+            try:
+                identity = stage_from_config(cfg.identity, cfg.pipeline.output.dir, cfg.pipeline.embedder.path,
+                                             live=cfg.pipeline.mode == "live")
+            except ValueError as exc:  # a store filled by another embedder, or not a store
+                raise ConfigError(config, "pipeline.output.dir", str(exc)) from None
         try:
-            identity = stage_from_config(cfg.identity, cfg.pipeline.output.dir, cfg.pipeline.embedder.path,
-                                         live=cfg.pipeline.mode == "live")
-        except ValueError as exc:  # a store filled by another embedder, or not a store
-            raise ConfigError(config, "pipeline.output.dir", str(exc)) from None
-    try:
-        result = run_pipeline(cfg.pipeline, progress=progress, identity=identity)
-    except FileNotFoundError as exc:  # detector weights, MOT det files, embedder artifact named by the config
-        raise ConfigError(config, "pipeline", str(exc)) from None
-    finally:
-        if identity is not None:
-            identity.close()
+            result = run_pipeline(cfg.pipeline, progress=progress, identity=identity)
+        except FileNotFoundError as exc:  # detector weights, MOT det files, embedder artifact named by the config
+            raise ConfigError(config, "pipeline", str(exc)) from None
+        finally:
+            if identity is not None:
+                identity.close()
     print(format_summary(result.summary))
     print(json.dumps({"events": str(result.events_path) if result.events_path else None,
                       "videos": {k: str(v) for k, v in result.videos.items()},

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from streid.errors import InputError
+from streid.lock import output_lock
 from streid.names import check_camera_name, remove_inside
 from streid.pipeline.config import PipelineSection
 from streid.pipeline.identity.config import IdentityConfig
@@ -194,14 +195,21 @@ def run_reid_job(job: ReidJob, *, stop: threading.Event | None = None, detector:
                  progress: bool = False, overwrite: bool = False,
                  on_camera_done: Callable[[str], None] | None = None) -> ReidResult:
     """Run (or resume) the job; ``detector``/``embedder`` objects replace the configured ones (tests, benches)."""
-    from streid.pipeline.identity.build import store_from_config
-    from streid.pipeline.runner import stop_on_signals
-
     for cam in job.videos:
         check_camera_name(cam)  # before anything is written or deleted
     missing = [f"{c}={v}" for c, v in job.videos.items() if not (Path(v).is_file() or is_image_sequence(str(v)))]
     if missing:
         raise FileNotFoundError(f"videos not found: {', '.join(missing)}")
+    with output_lock(job.out):  # two jobs in one folder would wipe each other's rows
+        return _run_locked(job, stop=stop, detector=detector, embedder=embedder, progress=progress,
+                           overwrite=overwrite, on_camera_done=on_camera_done)
+
+
+def _run_locked(job: ReidJob, *, stop: threading.Event | None, detector: Any, embedder: Any, progress: bool,
+                overwrite: bool, on_camera_done: Callable[[str], None] | None) -> ReidResult:
+    from streid.pipeline.identity.build import store_from_config
+    from streid.pipeline.runner import stop_on_signals
+
     stop = stop or threading.Event()
     paths = JobPaths(Path(job.out))
     _check_folder(job, paths, overwrite)

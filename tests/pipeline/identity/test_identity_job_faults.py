@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -36,3 +38,19 @@ def test_a_replaced_video_under_the_same_path_is_another_job(synth_site: Path, t
     shutil.copyfile(synth_site / f"{CAMERAS[1]}.mp4", job.videos[CAMERAS[0]])  # same path, other video
     with pytest.raises(ValueError, match=r"other content.*--overwrite"):
         run_reid_job(job, embedder=BandColourEmbedder())
+
+
+def test_a_second_run_into_a_held_folder_is_refused_naming_the_holder(synth_site: Path, tmp_path: Path) -> None:
+    job = copied_job(synth_site, tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom streid.lock import output_lock\n"
+                               f"with output_lock({str(job.out)!r}):\n    print('held', flush=True)\n"
+                               "    time.sleep(60)\n"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with pytest.raises(ValueError, match=rf"in use by pid {holder.pid}"):
+            run_reid_job(job, embedder=BandColourEmbedder())
+        assert not (job.out / "identities.sqlite").exists()  # nothing of the holder's was touched
+    finally:
+        holder.kill()
+        holder.wait()
+    run_reid_job(job, stop=stopped(), embedder=BandColourEmbedder())  # a killed holder leaves no stale lock
