@@ -34,7 +34,7 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
     cfg.sections["pipeline"] = cfg.pipeline.model_copy(
         update={"embedder": cfg.pipeline.embedder.model_copy(update={"path": embedder_path})}
     )
-    with output_lock(cfg.pipeline.output.dir):  # a second run into this folder is refused, naming this one
+    with output_lock(cfg.pipeline.output.dir, cfg.pipeline.output.private):  # a second run here is refused
         identity = None
         if cfg.identity.enabled and cfg.pipeline.embedder.path:  # global ids need embeddings
             from streid.pipeline.identity.stage import stage_from_config

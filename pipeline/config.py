@@ -128,6 +128,7 @@ class OutputConfig(Section):
     """Where events, annotated videos and metrics go."""
 
     dir: str = "runs/pipeline"
+    private: bool = Field(True, description="folders 0700, files 0600 (store, crops, events, videos); false: umask")
     events: bool = True
     embeddings: Literal["inline", "none"] = "inline"
     video: bool = True

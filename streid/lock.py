@@ -1,4 +1,5 @@
-"""An exclusive lock on an output folder: two runs into one folder would interleave their rows and files.
+"""Holding an output folder: an exclusive lock (two runs into one folder would interleave their rows and files)
+and private files (stored people are no one else's business: folders 0700, files 0600 while held).
 
 ``flock`` on ``DIR/.streid.lock``: the kernel releases it when the process ends, however it ends (kill -9
 included), so a stale lock never blocks a restart. The file names the holder for the second run's message.
@@ -22,10 +23,26 @@ LOCK_FILE = ".streid.lock"
 
 
 @contextmanager
-def output_lock(folder: str | Path) -> Iterator[Path]:
-    """Hold ``folder`` for this process; InputError naming the holder (pid, host, command) when another has it."""
+def output_lock(folder: str | Path, private: bool = True) -> Iterator[Path]:
+    """Hold ``folder`` for this process; InputError naming the holder (pid, host, command) when another has it.
+
+    ``private``: the process umask is 077 while held, so everything written (store, crops, events, videos) is
+    readable by its owner only, whatever the user's umask (the umask is process-wide: this is for a command's
+    main body, not a library call inside a larger program).
+    """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    old_umask = os.umask(0o077) if private else None
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
+        with _locked(folder):
+            yield folder
+    finally:
+        if old_umask is not None:
+            os.umask(old_umask)
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
     path = folder / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -38,7 +55,7 @@ def output_lock(folder: str | Path) -> Iterator[Path]:
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(),
                                  "command": " ".join(sys.argv)[:300]}).encode())
-        yield folder
+        yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)

@@ -24,7 +24,11 @@ def search_command(store_dir: Path, query: list[str], top: int, embedder: Path |
     if not (store_dir / STORE_FILE).is_file():
         typer.echo(f"error: {store_dir}: no {STORE_FILE} here", err=True)
         return 2
-    store = SqliteStore(store_dir)
+    try:
+        store = SqliteStore(store_dir, read_only=True)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
     try:
         images = [Path(q) for q in query if Path(q).is_file()]
         if images and len(images) != len(query):

@@ -200,7 +200,7 @@ def run_reid_job(job: ReidJob, *, stop: threading.Event | None = None, detector:
     missing = [f"{c}={v}" for c, v in job.videos.items() if not (Path(v).is_file() or is_image_sequence(str(v)))]
     if missing:
         raise FileNotFoundError(f"videos not found: {', '.join(missing)}")
-    with output_lock(job.out):  # two jobs in one folder would wipe each other's rows
+    with output_lock(job.out, job.pipeline.output.private):  # two jobs in one folder would wipe each other's rows
         return _run_locked(job, stop=stop, detector=detector, embedder=embedder, progress=progress,
                            overwrite=overwrite, on_camera_done=on_camera_done)
 
