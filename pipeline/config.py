@@ -134,6 +134,8 @@ class OutputConfig(Section):
     video: bool = True
     mot: bool = Field(False, description="also write tracks as MOTChallenge rows: DIR/CAMERA.txt")
     video_fps: float = Field(0.0, ge=0, description="0 = the source's frame rate")
+    video_segment_s: float = Field(3600.0, ge=0, description="live: a new video file every N seconds (0 = one per "
+                                   "run); live files are CAMERA-TIME.mp4, fragmented (a crash loses <= 1 s)")
     trail_length: int = Field(30, ge=0)
     metrics_port: int = Field(0, ge=0, le=65535, description="live: Prometheus on 127.0.0.1:PORT (0 = off)")
     metrics_host: str = "127.0.0.1"

@@ -36,6 +36,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 IDLE_S = 0.005  # live: how long to sleep when no camera has a new frame
+LIVE_FRAGMENT_MS = 1000  # live videos are fragmented MP4s: a kill -9 loses at most this much
+
+
+def live_video_path(out: Path, camera: str) -> Path:
+    """``OUT/CAMERA-YYYYmmdd-HHMMSS.mp4``, never an existing file (a restarted run keeps the previous videos)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path, n = out / f"{camera}-{stamp}.mp4", 1
+    while path.exists():
+        n += 1
+        path = out / f"{camera}-{stamp}-{n}.mp4"
+    return path
 
 
 @dataclass
@@ -231,7 +242,13 @@ class Runner:
             from streid.pipeline.annotate import AnnotatedVideo
 
             fps = self.cfg.output.video_fps or next(s.fps for s in self.sources if s.name == camera) or 30.0
-            video = self.videos[camera] = AnnotatedVideo(self.out / f"{camera}.mp4", fps, self.cfg.output.trail_length)
+            o = self.cfg.output
+            if self.live:  # crash-tolerant, never overwriting a previous run's file, rotated every segment
+                video = AnnotatedVideo(lambda: live_video_path(self.out, camera), fps, o.trail_length,
+                                       fragment_ms=LIVE_FRAGMENT_MS, segment_frames=round(o.video_segment_s * fps))
+            else:
+                video = AnnotatedVideo(self.out / f"{camera}.mp4", fps, o.trail_length)
+            self.videos[camera] = video
         return video
 
     def _labels(self, camera: str, tracked: Detections) -> tuple[list[str] | None, Any]:
