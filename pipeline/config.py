@@ -130,6 +130,8 @@ class OutputConfig(Section):
     dir: str = "runs/pipeline"
     private: bool = Field(True, description="folders 0700, files 0600 (store, crops, events, videos); false: umask")
     events: bool = True
+    events_rotate_mb: float = Field(100.0, ge=0, description="live: events.jsonl is renamed events-TIME.jsonl and "
+                                    "restarted at this size (0 = never)")
     embeddings: Literal["inline", "none"] = "inline"
     video: bool = True
     mot: bool = Field(False, description="also write tracks as MOTChallenge rows: DIR/CAMERA.txt")

@@ -136,7 +136,8 @@ class Runner:
                                        dict(cfg.tracker.params))
         self.batcher = EmbedBatcher(self.embedder, cfg.embedder.max_batch,
                                     cfg.embedder.max_wait_ms / 1000 if self.live else 0.0)
-        self.events = EventWriter(self.out / "events.jsonl" if cfg.output.events else None)
+        rotate = int(cfg.output.events_rotate_mb * 2**20) if self.live else 0  # offline files are read back whole
+        self.events = EventWriter(self.out / "events.jsonl" if cfg.output.events else None, rotate_bytes=rotate)
         self.metrics = Metrics()
         self.videos: dict[str, Any] = {}
         self.mot = {c.name: MotWriter(self.out / f"{c.name}.txt") for c in cfg.cameras} if cfg.output.mot else {}

@@ -119,6 +119,7 @@ class SqliteStore(Store):
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+                self.db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect on a new file: purges give space back
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.executescript(_SCHEMA)
@@ -241,7 +242,19 @@ class SqliteStore(Store):
                                          " AND written < ?", (now - self.embedding_ttl_s,)).rowcount
             if self.crop_ttl_s is not None:
                 dropped_crops = db.execute("DELETE FROM crops WHERE written < ?", (now - self.crop_ttl_s,)).rowcount
+        if dropped_emb or dropped_crops:
+            self.reclaim()
         return dropped_emb, dropped_crops
+
+    def reclaim(self) -> None:
+        """Give freed pages back to the file system (a deleted crop must not just become free space in the file)."""
+        if self.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:
+            self.db.executescript("PRAGMA incremental_vacuum;")  # execute() would step it once: one page
+        else:  # a store made before auto_vacuum: a full VACUUM once most of it is free
+            free, total = (self.db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("freelist_count", "page_count"))
+            if free * 4 > total:
+                self.db.execute("VACUUM")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def close(self) -> None:
         self.db.close()
