@@ -34,10 +34,13 @@ class YoloDetector:
                  device: str = "cpu", half: bool = False) -> None:
         from streid.defaults import default_detector
         from streid.offline import import_ultralytics
+        from streid.pickle_guard import check_pickle
 
         text = str(weights) if str(weights) else str(default_detector())
         if not text.endswith(".yaml") and not Path(text).is_file():
             raise FileNotFoundError(f"detector weights not found: {text}")
+        if Path(text).suffix == ".pt":  # ultralytics unpickles it in full: refuse globals that run code first
+            check_pickle(text)
         ultralytics = import_ultralytics()
         task = "detect" if Path(text).suffix in (".onnx", ".engine") else None
         self.model = ultralytics.YOLO(text, task=task) if task else ultralytics.YOLO(text)

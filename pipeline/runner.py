@@ -162,7 +162,11 @@ class Runner:
     def run(self) -> RunResult:
         prom = None
         if self.live and self.cfg.output.metrics_port:
-            prom = PrometheusExporter(self.cfg.output.metrics_host, self.cfg.output.metrics_port)
+            try:
+                prom = PrometheusExporter(self.cfg.output.metrics_host, self.cfg.output.metrics_port)
+            except OSError as exc:  # the port is taken (or not ours to bind): the user's to fix
+                raise ValueError(f"output.metrics_port {self.cfg.output.metrics_port} on "
+                                 f"{self.cfg.output.metrics_host}: {exc.strerror or exc}") from None
             self.metrics.prometheus = prom
         bar = None
         if self.progress:
