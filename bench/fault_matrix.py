@@ -296,16 +296,16 @@ def run_case(case: Case, env: dict[str, str]) -> Outcome:
     try:
         if case.live_signal_after_s:
             try:
-                out, err = proc.communicate(timeout=case.live_signal_after_s)
+                _, err = proc.communicate(timeout=case.live_signal_after_s)
             except subprocess.TimeoutExpired:
                 proc.send_signal(signal.SIGTERM)
-                out, err = proc.communicate(timeout=case.timeout_s)
+                _, err = proc.communicate(timeout=case.timeout_s)
         else:
-            out, err = proc.communicate(timeout=case.timeout_s)
+            _, err = proc.communicate(timeout=case.timeout_s)
         code = proc.returncode
     except subprocess.TimeoutExpired:
         proc.kill()
-        out, err = proc.communicate()
+        _, err = proc.communicate()
         code = None
     outcome = classify(case, code, err, time.monotonic() - t0)
     if case.check is not None:
@@ -391,7 +391,7 @@ def live_kill_trials(root: Path, m: dict[str, Path], env: dict[str, str], second
         for v in videos:
             try:
                 playable.append(count_frames(v) > 0)
-            except Exception:  # noqa: BLE001 - an unplayable file is the finding
+            except Exception:  # an unplayable file is the finding
                 playable.append(False)
         verdict = "identical" if store_ok(out) and videos and all(playable) else "corrupt"
         trials.append({"kind": "live", "at": f"{s:.0f}s", "verdict": verdict, "videos": len(videos),

@@ -26,7 +26,7 @@ def test_a_detector_pickle_that_runs_code_is_refused_before_ultralytics_sees_it(
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.pt"
     torch.save({"model": _Evil(marker)}, evil)
-    with pytest.raises(InputError, match="posix.system"):
+    with pytest.raises(InputError, match=r"posix\.system"):
         YoloDetector(evil)
     assert not marker.exists()
 
