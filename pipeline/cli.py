@@ -25,6 +25,8 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(config, list(overrides))
     cfg.require("pipeline")
+    if not cfg.pipeline.cameras:  # before anything is created
+        raise ConfigError(config, "pipeline.cameras", "empty: nothing to run (add a camera)")
     from streid.defaults import resolve_embedder
 
     try:  # 'default' -> the built-in model's path, so the store records the real artifact

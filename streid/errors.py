@@ -29,8 +29,10 @@ def classify(exc: BaseException) -> tuple[int, str]:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_SIGNAL, "interrupted"
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return EXIT_INPUT, f"disk full: {exc.filename or first}; free space and run the same command again"
+    full = any(text in str(exc) for text in ("No space left on device", "database or disk is full"))
+    if full or (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)):
+        where = getattr(exc, "filename", None) or first
+        return EXIT_INPUT, f"disk full ({where}); free some space and run the same command again (it resumes)"
     if isinstance(exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError)):
         return EXIT_INPUT, f"{exc.strerror or 'not found'}: {exc.filename}" if exc.filename else first
     if isinstance(exc, PermissionError):
