@@ -274,7 +274,8 @@ class CameraSource:
                     attempts = 1 if got_frames else attempts + 1  # failures in a row; max_retries = reconnects
                     if got_frames:
                         delay = self.backoff_initial_s
-                    give_up = not self.live or (self.max_retries and attempts > self.max_retries)
+                    give_up = (not self.live or getattr(exc, "permanent", False)
+                               or (self.max_retries and attempts > self.max_retries))
                     self._emit("camera_error", str(exc), None if give_up else delay)
                     if give_up:
                         return
@@ -368,10 +369,14 @@ class CameraSource:
         if not ok or duration <= 0:
             return
         duration_s = duration / Gst.SECOND
-        slack = 3.0 / self.fps if self.fps else 0.2
+        # the container's duration may run a little past the last frame (an audio track, rounding): only a clear
+        # gap is a truncated file
+        slack = max(3.0 / self.fps if self.fps else 0.0, 1.0, 0.05 * duration_s)
         if last_pts + slack < duration_s:
-            raise self._failure(pipeline.get_bus(), f"truncated: decoding stopped at {last_pts:.2f}s of "
+            exc = self._failure(pipeline.get_bus(), f"truncated: decoding stopped at {last_pts:.2f}s of "
                                 f"{duration_s:.2f}s ({self.frames_in} frames)", True)
+            exc.permanent = True  # type: ignore[attr-defined]  # replaying a cut file would end the same way
+            raise exc
 
     def _failure(self, bus: Any, fallback: str, got_frames: bool, msg: Any = None) -> CameraFailure:
         Gst = gst()
