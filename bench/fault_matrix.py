@@ -521,13 +521,23 @@ def main() -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         BUSY_PORT = busy.getsockname()[1]
+        cases = input_cases(root, m)
+        full = root / "full_disk"
+        full.mkdir()
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(full)],
+                                 capture_output=True).returncode == 0  # root only; skipped otherwise
+        if mounted:
+            cases.append(Case("reid/disk_full", ["reid", "--video", f"cam1={m['good']}", "--gt-dets", str(m["gt"]),
+                                                 "--out", str(full / "job"), "--no-progress"], "error"))
         outcomes = []
-        for case in input_cases(root, m):
+        for case in cases:
             o = run_case(case, env)
             outcomes.append(o)
             print(f"{o.kind:9s} {o.code!s:>4} {o.seconds:6.1f}s  {case.name:28s} {o.line}"
                   + (f"  ESCAPE: {o.escape}" if o.escape else ""), flush=True)
         busy.close()
+        if mounted:
+            subprocess.run(["umount", str(full)], check=False)
         totals: dict[str, int] = {}
         for o in outcomes:
             totals[o.kind] = totals.get(o.kind, 0) + 1
