@@ -31,6 +31,7 @@ import subprocess
 import sys
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,7 @@ class Case:
     name: str
     args: list[str]
     expect: str  # "ok" or "error"
-    timeout_s: float = 240.0
+    timeout_s: float = 1500.0  # generous: on 2 shared cores a start-up alone can take minutes
     check: object = None  # callable(case_dir) -> str | None: an escape found
     live_signal_after_s: float = 0.0  # live runs: SIGTERM after this long (exit 130 = ok)
 
@@ -164,6 +165,12 @@ def make_media(root: Path) -> dict[str, Path]:
     zero.mkdir(exist_ok=True)
     (zero / "identities.sqlite").write_bytes(b"")
     m["store_zero"] = zero
+    from streid.pipeline.identity.store import SqliteStore
+
+    ok_store = SqliteStore(root / "store_ok")
+    ok_store.set_meta("embedder", str(EMBEDDER))
+    ok_store.close()
+    m["store_ok"] = root / "store_ok"
     m["huge_png"] = png_header_only(root / "huge.png", 60000, 60000)
     m["big_png"] = png_header_only(root / "big.png", 20000, 20000)
     return m
@@ -235,11 +242,11 @@ def input_cases(root: Path, m: dict[str, Path]) -> list[Case]:
              check=lambda _d: None if m["store_zero"].joinpath("identities.sqlite").stat().st_size == 0
              else "search wrote into the store"),
         Case("search/no_store", ["search", "--store", str(root / "nostore"), "--query", "cam1:1"], "error"),
-        Case("search/query_60000px", ["search", "--store", str(root / "out" / "good"), "--query",
+        Case("search/query_60000px", ["search", "--store", str(m["store_ok"]), "--query",
                                       str(m["huge_png"])], "error"),
-        Case("search/query_20000px", ["search", "--store", str(root / "out" / "good"), "--query",
+        Case("search/query_20000px", ["search", "--store", str(m["store_ok"]), "--query",
                                       str(m["big_png"])], "error"),
-        Case("search/query_missing", ["search", "--store", str(root / "out" / "good"), "--query",
+        Case("search/query_missing", ["search", "--store", str(m["store_ok"]), "--query",
                                       str(root / "missing.jpg")], "error"),
         run("good", cams(m["good"]), "ok"),
         run("empty_cameras", "  cameras: []\n", "error"),
@@ -502,6 +509,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("/tmp/streid_fault_matrix"))
     ap.add_argument("--only", default="inputs,kills,live", help="comma list of: inputs, kills, live, soak")
+    ap.add_argument("--jobs", type=int, default=3, help="input cases run in parallel")
     ap.add_argument("--kill-fractions", default="0.1,0.3,0.5,0.7,0.85,0.95")
     ap.add_argument("--live-kill-seconds", default="15,30")
     ap.add_argument("--live-fault-seconds", type=float, default=40.0)
@@ -530,11 +538,15 @@ def main() -> None:
             cases.append(Case("reid/disk_full", ["reid", "--video", f"cam1={m['good']}", "--gt-dets", str(m["gt"]),
                                                  "--out", str(full / "job"), "--no-progress"], "error"))
         outcomes = []
-        for case in cases:
+
+        def one(case: Case) -> Outcome:
             o = run_case(case, env)
-            outcomes.append(o)
             print(f"{o.kind:9s} {o.code!s:>4} {o.seconds:6.1f}s  {case.name:28s} {o.line}"
                   + (f"  ESCAPE: {o.escape}" if o.escape else ""), flush=True)
+            return o
+
+        with ThreadPoolExecutor(args.jobs) as pool:  # independent cases: each has its own folder
+            outcomes = list(pool.map(one, cases))
         busy.close()
         if mounted:
             subprocess.run(["umount", str(full)], check=False)
