@@ -510,6 +510,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("/tmp/streid_fault_matrix"))
     ap.add_argument("--only", default="inputs,kills,live", help="comma list of: inputs, kills, live, soak")
     ap.add_argument("--jobs", type=int, default=3, help="input cases run in parallel")
+    ap.add_argument("--reuse-media", action="store_true", help="keep the media made by an earlier run in --out")
     ap.add_argument("--kill-fractions", default="0.1,0.3,0.5,0.7,0.85,0.95")
     ap.add_argument("--live-kill-seconds", default="15,30")
     ap.add_argument("--live-fault-seconds", type=float, default=40.0)
@@ -519,10 +520,19 @@ def main() -> None:
     if args.live_minutes:
         parts.add("soak")
     root = args.out
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
+    saved = root / "media" / "media.json"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    m = make_media(root / "media")
+    if args.reuse_media and saved.is_file():  # the media of an earlier run in --out (making them takes a while)
+        m = {k: Path(v) for k, v in json.loads(saved.read_text()).items()}
+        shutil.rmtree(root / "out", ignore_errors=True)
+        shutil.rmtree(root / "sand", ignore_errors=True)
+        shutil.rmtree(root / "configs", ignore_errors=True)
+        m["pwned_marker"].unlink(missing_ok=True)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        m = make_media(root / "media")
+        saved.write_text(json.dumps({k: str(v) for k, v in m.items()}))
     report: dict = {}
     if "inputs" in parts:
         busy = socket.socket()
@@ -531,7 +541,7 @@ def main() -> None:
         BUSY_PORT = busy.getsockname()[1]
         cases = input_cases(root, m)
         full = root / "full_disk"
-        full.mkdir()
+        full.mkdir(exist_ok=True)
         mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(full)],
                                  capture_output=True).returncode == 0  # root only; skipped otherwise
         if mounted:
