@@ -12,20 +12,11 @@ from streid.errors import InputError
 from streid.pickle_guard import check_pickle
 
 
-class _Evil:
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple:
-        return (os.system, (f"touch {self.marker}",))
-
-
-def test_a_detector_pickle_that_runs_code_is_refused_before_ultralytics_sees_it(tmp_path: Path) -> None:
+def test_a_detector_pickle_that_runs_code_is_refused_before_ultralytics_sees_it(
+        crafted_pickle: tuple[Path, Path]) -> None:
     from streid.pipeline.detector import YoloDetector
 
-    marker = tmp_path / "pwned"
-    evil = tmp_path / "evil.pt"
-    torch.save({"model": _Evil(marker)}, evil)
+    evil, marker = crafted_pickle
     with pytest.raises(InputError, match=r"posix\.system"):
         YoloDetector(evil)
     assert not marker.exists()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_sources import drain
 
 from streid.config import ConfigError, load_config
 from streid.media import gst
@@ -16,15 +17,6 @@ from streid.pipeline.runner import Runner
 from streid.pipeline.scene import SceneFiles
 from streid.pipeline.sources import CameraSource, SourceEvent, build_pipeline
 from streid.records import Detections, Frame
-
-
-def drain(src: CameraSource, timeout_s: float = 30.0) -> list[Frame]:
-    frames, end = [], time.monotonic() + timeout_s
-    while not src.finished and time.monotonic() < end:
-        frame = src.read(0.1)
-        if frame is not None:
-            frames.append(frame)
-    return frames
 
 
 def write_images(folder: Path, sizes: list[tuple[int, int]], start: int = 1, ext: str = "jpg") -> None:

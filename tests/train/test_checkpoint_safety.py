@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pickle
 import random
 from pathlib import Path
@@ -15,19 +14,8 @@ from streid.train.checkpoint import FORMAT, CheckpointError, read_checkpoint, sa
 from streid.train.engine import rng_state, set_rng_state
 
 
-class _Evil:
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple:
-        return (os.system, (f"touch {self.marker}",))
-
-
-def test_a_pickle_that_runs_code_is_refused(tmp_path: Path) -> None:
-    marker = tmp_path / "pwned"
-    evil = tmp_path / "evil.pt"
-    torch.save({"format": FORMAT, "version": 1, "config": {}, "model": {}, "num_classes": 1, "x": _Evil(marker)},
-               evil, pickle_protocol=2)
+def test_a_pickle_that_runs_code_is_refused(crafted_pickle: tuple[Path, Path]) -> None:
+    evil, marker = crafted_pickle
     with pytest.raises(CheckpointError, match="refused"):
         read_checkpoint(evil)
     assert not marker.exists()
