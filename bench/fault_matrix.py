@@ -510,6 +510,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("/tmp/streid_fault_matrix"))
     ap.add_argument("--only", default="inputs,kills,live", help="comma list of: inputs, kills, live, soak")
     ap.add_argument("--jobs", type=int, default=3, help="input cases run in parallel")
+    ap.add_argument("--cases", default="", help="only input cases whose name holds one of these (comma list)")
     ap.add_argument("--reuse-media", action="store_true", help="keep the media made by an earlier run in --out")
     ap.add_argument("--kill-fractions", default="0.1,0.3,0.5,0.7,0.85,0.95")
     ap.add_argument("--live-kill-seconds", default="15,30")
@@ -539,7 +540,7 @@ def main() -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         BUSY_PORT = busy.getsockname()[1]
-        cases = input_cases(root, m)
+        cases = [c for c in input_cases(root, m) if not args.cases or any(k in c.name for k in args.cases.split(","))]
         full = root / "full_disk"
         full.mkdir(exist_ok=True)
         mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(full)],

@@ -16,7 +16,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from streid.records import Frame
 log = logging.getLogger(__name__)
 
 LIVE_KINDS = ("rtsp", "usb", "csi")  # an EOS from these is a dropped camera, not the end
+OFFLINE_TIMEOUT_S = 120.0  # offline: no frame from a local file for this long = the decoder hangs
 POLL_S = 0.1  # how often the reader thread checks the bus, the stop flag and the watchdog
 
 
@@ -323,6 +324,8 @@ class CameraSource:
                     return got_frames
                 waited = time.monotonic() - last_frame_t
                 limit = self.stall_timeout_s if got_frames else self.connect_timeout_s
+                if not self.live:  # a local decode on a busy machine can be slow: only a real hang is a failure
+                    limit = max(limit, OFFLINE_TIMEOUT_S)
                 if waited > limit:
                     what = "stalled" if got_frames else "no first frame"
                     raise self._failure(bus, f"{what}: no frame for {waited:.1f}s", got_frames)
@@ -410,3 +413,18 @@ class CameraSource:
                     return
                 except queue.Full:
                     continue
+
+
+def camera_frames(uri: str | Path, width: int = 0, height: int = 0) -> Iterator[np.ndarray]:
+    """Every frame of a video file or image sequence as an offline camera decodes it (same elements, same size
+    rules), for a second pass over a camera such as drawing its video; a camera_error raises CameraFailure."""
+    errors: list[str] = []
+    src = CameraSource(CameraConfig(name="frames", uri=str(uri)), width=width, height=height,
+                       on_event=lambda e: errors.append(e.reason) if e.type == "camera_error" else None)
+    with src:
+        while not src.finished:
+            frame = src.read(POLL_S)
+            if frame is not None:
+                yield frame.image
+    if errors:
+        raise CameraFailure(f"{uri}: {errors[0]}")

@@ -34,7 +34,7 @@ def classify(exc: BaseException) -> tuple[int, str]:
         where = getattr(exc, "filename", None) or first
         return EXIT_INPUT, f"disk full ({where}); free some space and run the same command again (it resumes)"
     if isinstance(exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError)):
-        return EXIT_INPUT, f"{exc.strerror or 'not found'}: {exc.filename}" if exc.filename else first
+        return EXIT_INPUT, f"{exc.strerror or 'not found'}: {exc.filename or first}"
     if isinstance(exc, PermissionError):
         return EXIT_INPUT, f"permission denied: {exc.filename or first}"
     if isinstance(exc, sqlite3.DatabaseError):
