@@ -373,8 +373,8 @@ class CameraSource:
             return
         duration_s = duration / Gst.SECOND
         # the container's duration may run a little past the last frame (an audio track, rounding): only a clear
-        # gap is a truncated file
-        slack = max(3.0 / self.fps if self.fps else 0.0, 1.0, 0.05 * duration_s)
+        # gap (3 frames and 5% of the file) is a truncated file
+        slack = max(3.0 / self.fps if self.fps else 0.12, 0.05 * duration_s)
         if last_pts + slack < duration_s:
             exc = self._failure(pipeline.get_bus(), f"truncated: decoding stopped at {last_pts:.2f}s of "
                                 f"{duration_s:.2f}s ({self.frames_in} frames)", True)
