@@ -33,6 +33,7 @@ class YoloDetector:
     def __init__(self, weights: str | Path = "", imgsz: int = 0, conf: float = 0.25, iou: float = 0.7,
                  device: str = "cpu", half: bool = False) -> None:
         from streid.defaults import default_detector
+        from streid.errors import InputError
         from streid.offline import import_ultralytics
         from streid.pickle_guard import check_pickle
 
@@ -43,7 +44,13 @@ class YoloDetector:
             check_pickle(text)
         ultralytics = import_ultralytics()
         task = "detect" if Path(text).suffix in (".onnx", ".engine") else None
-        self.model = ultralytics.YOLO(text, task=task) if task else ultralytics.YOLO(text)
+        try:
+            self.model = ultralytics.YOLO(text, task=task) if task else ultralytics.YOLO(text)
+        except Exception as exc:  # ultralytics raises TypeError/RuntimeError/... for a file that is not a model
+            if isinstance(exc, (MemoryError, KeyboardInterrupt)):
+                raise
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InputError(f"{text}: not a usable detector model ({reason})") from None
         self.weights = Path(text)
         self.imgsz = imgsz or native_imgsz(self.model, text)
         self.conf, self.iou, self.device, self.half = conf, iou, device, half
