@@ -543,7 +543,8 @@ def main() -> None:
         cases = [c for c in input_cases(root, m) if not args.cases or any(k in c.name for k in args.cases.split(","))]
         full = root / "full_disk"
         full.mkdir(exist_ok=True)
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(full)],
+        subprocess.run(["umount", str(full)], capture_output=True, check=False)  # one left by an earlier run
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(full)],
                                  capture_output=True).returncode == 0  # root only; skipped otherwise
         if mounted:
             cases.append(Case("reid/disk_full", ["reid", "--video", f"cam1={m['good']}", "--gt-dets", str(m["gt"]),
