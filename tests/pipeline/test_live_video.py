@@ -21,7 +21,7 @@ def start_live(cfg: Path) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for_video(out: Path, n_files: int, min_bytes: int, timeout_s: float = 60) -> list[Path]:
+def wait_for_video(out: Path, n_files: int, min_bytes: int, timeout_s: float = 240) -> list[Path]:
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
         files = sorted(out.glob("cam-*.mp4"))
