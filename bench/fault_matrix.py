@@ -544,7 +544,7 @@ def main() -> None:
         full = root / "full_disk"
         full.mkdir(exist_ok=True)
         subprocess.run(["umount", str(full)], capture_output=True, check=False)  # one left by an earlier run
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(full)],
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(full)],
                                  capture_output=True).returncode == 0  # root only; skipped otherwise
         if mounted:
             cases.append(Case("reid/disk_full", ["reid", "--video", f"cam1={m['good']}", "--gt-dets", str(m["gt"]),
