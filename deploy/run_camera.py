@@ -2,7 +2,8 @@
 """Run the STREID camera pipeline on a device: ``run_camera.py --config configs/deploy/NAME.yaml [--set K=V]``.
 
 A thin wrapper over ``streid run`` for systemd and containers: no progress bar, logs to stderr, exit
-code 2 on a bad config, 130 after SIGINT/SIGTERM (tracklets flushed, files closed).
+code 2 on bad input (config, files, every camera failed), 1 on a bug, 130 after SIGINT/SIGTERM (tracklets
+flushed, files closed).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import sys
 
 from streid.config import ConfigError
+from streid.errors import classify
 from streid.pipeline.cli import run_from_config
 
 
@@ -20,12 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="KEY.PATH=VALUE (repeatable)")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--progress", action="store_true", help="show a frame counter")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     args = parser.parse_args(argv)
     try:
         return run_from_config(args.config, args.overrides, progress=args.progress, log_level=args.log_level)
-    except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
-        return 2
+    except Exception as exc:  # as `streid run`: one line, exit 2 for input to fix, 1 for a bug
+        if args.debug:
+            raise
+        code, message = classify(exc)
+        print(f"{'config error' if isinstance(exc, ConfigError) else 'error'}: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,16 @@ from streid.records import Detections
 class AnnotatedVideo:
     """Draws tracked boxes on a copy of each frame and appends it to ``PATH`` (``.part`` until closed)."""
 
-    def __init__(self, path: str | Path, fps: float, trail_length: int = 30) -> None:
+    def __init__(self, path: str | Path | Callable[[], Path], fps: float, trail_length: int = 30,
+                 fragment_ms: int = 0, segment_frames: int = 0) -> None:
+        """``path`` may be a callable giving each new file's path: with ``segment_frames``, a new file (a new
+        ``path()``) starts every that many frames; ``fragment_ms`` writes crash-tolerant fragmented MP4s."""
         import supervision as sv
 
-        self.path, self.fps = Path(path), fps
+        self._next_path = path if callable(path) else (lambda: Path(path))
+        self.path, self.fps = Path(path) if not callable(path) else Path(), fps
+        self.fragment_ms, self.segment_frames = fragment_ms, segment_frames
+        self.finished: list[Path] = []  # earlier segments, closed
         by_track = sv.ColorLookup.TRACK  # one colour per track id, not per class (all are persons)
         self.boxes = sv.BoxAnnotator(thickness=2, color_lookup=by_track)
         self.labels = sv.LabelAnnotator(text_scale=0.4, text_padding=3, color_lookup=by_track)
@@ -30,9 +37,13 @@ class AnnotatedVideo:
               colours: np.ndarray | None = None) -> None:
         """Draw ``dets`` (labels default to ``#track``); ``colours`` (N,) ints pick palette entries, e.g. global ids,
         while trails stay keyed by the local track so they survive a track getting its global id."""
+        if self.writer is not None and self.segment_frames and self.writer.frames >= self.segment_frames:
+            self.finished.append(self.writer.close())  # rotate: the next frame starts a new file
+            self.writer = None
         if self.writer is None:
             h, w = image.shape[:2]
-            self.writer = Mp4Writer(self.path, w, h, self.fps or 30.0)
+            self.path = self._next_path()
+            self.writer = Mp4Writer(self.path, w, h, self.fps or 30.0, fragment_ms=self.fragment_ms)
         canvas = image.copy()
         if len(dets):
             sv_dets: Any = dets.to_supervision()

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from streid.config import ConfigError, load_config
+from streid.lock import output_lock
 
 if TYPE_CHECKING:
     from streid.pipeline.config import PipelineSection
@@ -27,6 +29,8 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(config, list(overrides))
     cfg.require("pipeline")
+    if not cfg.pipeline.cameras:  # before anything is created
+        raise ConfigError(config, "pipeline.cameras", "empty: nothing to run (add a camera)")
     from streid.defaults import resolve_detector, resolve_embedder
 
     try:  # 'default' or a `streid models` name -> the artifact's path, so the store records the real artifact
@@ -42,27 +46,43 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
         "detector": cfg.pipeline.detector.model_copy(update={"weights": detector_weights}),
     })
     warn_synthetic_models(cfg.pipeline)
-    identity = None
-    if cfg.identity.enabled and cfg.pipeline.embedder.path:  # global ids need embeddings
-        from streid.pipeline.identity.stage import stage_from_config
+    with output_lock(cfg.pipeline.output.dir, cfg.pipeline.output.private):  # a second run here is refused
+        identity = None
+        if cfg.identity.enabled and cfg.pipeline.embedder.path:  # global ids need embeddings
+            from streid.pipeline.identity.stage import stage_from_config
 
+            try:
+                identity = stage_from_config(cfg.identity, cfg.pipeline.output.dir, cfg.pipeline.embedder.path,
+                                             live=cfg.pipeline.mode == "live")
+            except ValueError as exc:  # a store filled by another embedder, or not a store
+                raise ConfigError(config, "pipeline.output.dir", str(exc)) from None
         try:
-            identity = stage_from_config(cfg.identity, cfg.pipeline.output.dir, cfg.pipeline.embedder.path,
-                                         live=cfg.pipeline.mode == "live")
-        except ValueError as exc:  # a store filled by another embedder, or not a store
-            raise ConfigError(config, "pipeline.output.dir", str(exc)) from None
-    try:
-        result = run_pipeline(cfg.pipeline, progress=progress, identity=identity)
-    except FileNotFoundError as exc:  # detector weights, MOT det files, embedder artifact named by the config
-        raise ConfigError(config, "pipeline", str(exc)) from None
-    finally:
-        if identity is not None:
-            identity.close()
+            result = run_pipeline(cfg.pipeline, progress=progress, identity=identity)
+        except FileNotFoundError as exc:  # detector weights, MOT det files, embedder artifact named by the config
+            raise ConfigError(config, "pipeline", str(exc)) from None
+        finally:
+            if identity is not None:
+                identity.close()
     print(format_summary(result.summary))
     print(json.dumps({"events": str(result.events_path) if result.events_path else None,
                       "videos": {k: str(v) for k, v in result.videos.items()},
-                      "metrics": str(result.metrics_path), "interrupted": result.interrupted}))
-    return 130 if result.interrupted else 0
+                      "metrics": str(result.metrics_path), "interrupted": result.interrupted,
+                      "failed": result.failed}))
+    if result.interrupted:
+        return 130
+    return failure_code(result.failed, [c.name for c in cfg.pipeline.cameras], cfg.pipeline.mode == "live")
+
+
+def failure_code(failed: dict[str, str], cameras: list[str], live: bool) -> int:
+    """Exit 2 when every camera failed, or offline when any did (its results are incomplete); the reasons go to
+    stderr. A service manager's ``Restart=on-failure`` then restarts a live run whose cameras all gave up."""
+    for name, reason in failed.items():
+        print(f"error: camera {name}: {reason}", file=sys.stderr)
+    if failed and (not live or len(failed) == len(cameras)):
+        what = "every camera" if len(failed) == len(cameras) else f"{len(failed)} of {len(cameras)} cameras"
+        print(f"error: {what} failed (see camera_error in the events)", file=sys.stderr)
+        return 2
+    return 0
 
 
 def warn_synthetic_models(pipe: PipelineSection) -> None:

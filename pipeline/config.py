@@ -2,34 +2,66 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
 from streid.config import Section
+from streid.names import check_camera_name
 
 SourceKind = Literal["file", "uri", "rtsp", "usb", "csi", "test"]
+TestPattern = Literal["smpte", "snow", "black", "white", "red", "green", "blue", "checkers-1", "checkers-2",
+                      "checkers-4", "checkers-8", "circular", "blink", "smpte75", "zone-plate", "gamut",
+                      "chroma-zone-plate", "solid-color", "ball", "smpte100", "bar", "pinwheel", "spokes", "gradient",
+                      "colors", "smpte-rp-219"]
+URI_SCHEMES = {"uri": ("file", "http", "https", "rtsp", "rtsps", "rtmp", "rtmps", "srt", "udp"),
+               "rtsp": ("rtsp", "rtsps", "rtspt")}
+MAX_SIDE = 8192  # larger frames are a typo (width: 100000 used to process 0 frames and exit 0)
+DEVICE = re.compile(r"/dev/[A-Za-z0-9_.:/-]+")
 
 
 class CameraConfig(Section):
     """One camera: where its frames come from and, optionally, its MOTChallenge detection file."""
 
-    name: str = Field(..., min_length=1, description="unique camera name (events, files, metrics)")
+    name: str = Field(..., min_length=1, description="unique; names files: letters, digits, -_. (no leading dot)")
     kind: SourceKind = "file"
     uri: str = Field("", description="file path (file), URI (uri), rtsp://... (rtsp)")
     device: str = Field("/dev/video0", description="v4l2 device (usb)")
     sensor_id: int = Field(0, ge=0, description="nvarguscamerasrc sensor-id (csi)")
-    pattern: str = Field("ball", description="videotestsrc pattern (test)")
+    pattern: TestPattern = Field("ball", description="videotestsrc pattern (test)")
     protocols: Literal["tcp", "udp"] = "tcp"
     latency_ms: int = Field(200, ge=0, description="rtspsrc jitter-buffer latency")
     codec: Literal["h264", "h265"] = Field("h264", description="rtsp stream codec (hardware depay/decode path)")
     capture_fps: int = Field(30, ge=1, description="capture rate asked of usb/csi/test sources")
     det_file: str = Field("", description="MOTChallenge det.txt/gt.txt for detector kind 'motdet'")
 
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        return check_camera_name(value)  # it names files and folders: never a path
+
+    @field_validator("device")
+    @classmethod
+    def _device_path(cls, value: str) -> str:
+        if not DEVICE.fullmatch(value) or ".." in value.split("/"):
+            raise ValueError(f"device {value!r}: expected a device path such as /dev/video0")
+        return value
+
     @model_validator(mode="after")
     def _needs_uri(self) -> CameraConfig:
         if self.kind in ("file", "uri", "rtsp") and not self.uri:
             raise ValueError(f"camera '{self.name}': kind '{self.kind}' needs 'uri'")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in self.uri):
+            raise ValueError(f"camera '{self.name}': uri holds control characters")
+        if self.kind in URI_SCHEMES:
+            parts = urlsplit(self.uri)
+            if parts.scheme.lower() not in URI_SCHEMES[self.kind] or not (parts.netloc or parts.path):
+                raise ValueError(f"camera '{self.name}': uri {self.uri!r} is not a "
+                                 f"{'/'.join(URI_SCHEMES[self.kind])} URI")
+            if any(ch.isspace() for ch in self.uri):
+                raise ValueError(f"camera '{self.name}': uri holds spaces (percent-encode them as %20)")
         return self
 
 
@@ -102,11 +134,16 @@ class OutputConfig(Section):
     """Where events, annotated videos and metrics go."""
 
     dir: str = "runs/pipeline"
+    private: bool = Field(True, description="folders 0700, files 0600 (store, crops, events, videos); false: umask")
     events: bool = True
+    events_rotate_mb: float = Field(100.0, ge=0, description="live: events.jsonl is renamed events-TIME.jsonl and "
+                                    "restarted at this size (0 = never)")
     embeddings: Literal["inline", "none"] = "inline"
     video: bool = True
     mot: bool = Field(False, description="also write tracks as MOTChallenge rows: DIR/CAMERA.txt")
     video_fps: float = Field(0.0, ge=0, description="0 = the source's frame rate")
+    video_segment_s: float = Field(3600.0, ge=0, description="live: a new video file every N seconds (0 = one per "
+                                   "run); live files are CAMERA-TIME.mp4, fragmented (a crash loses <= 1 s)")
     trail_length: int = Field(30, ge=0)
     metrics_port: int = Field(0, ge=0, le=65535, description="live: Prometheus on 127.0.0.1:PORT (0 = off)")
     metrics_host: str = "127.0.0.1"
@@ -127,8 +164,8 @@ class PipelineSection(Section):
     """The ``pipeline:`` section: cameras, mode, stages and outputs of ``streid run``."""
 
     mode: Literal["offline", "live"] = "offline"
-    width: int = Field(0, ge=0, description="frames are scaled to WIDTHxHEIGHT (0 = the source's size)")
-    height: int = Field(0, ge=0)
+    width: int = Field(0, ge=0, le=MAX_SIDE, description="frames are scaled to WIDTHxHEIGHT (0 = the source's size)")
+    height: int = Field(0, ge=0, le=MAX_SIDE)
     cameras: list[CameraConfig] = Field(default_factory=list)
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="default: the built-in YOLO")
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,21 +37,39 @@ class YoloDetector:
                  device: str = "cpu", half: bool = False) -> None:
         from streid.defaults import default_detector, resolve_detector
         from streid.offline import import_ultralytics
+        from streid.pickle_guard import check_pickle
 
         text = resolve_detector(str(weights)) or str(default_detector())  # a `streid models` name -> its file
         if not text.endswith(".yaml") and not Path(text).is_file():
             raise FileNotFoundError(f"detector weights not found: {text}")
+        if Path(text).suffix == ".pt":  # ultralytics unpickles it in full: refuse globals that run code first
+            check_pickle(text)
         ultralytics = import_ultralytics()
         task = "detect" if Path(text).suffix in (".onnx", ".engine") else None
-        self.model = ultralytics.YOLO(text, task=task) if task else ultralytics.YOLO(text)
         self.weights = Path(text)
-        self.imgsz = imgsz or native_imgsz(self.model, text)
+        with self._loading():
+            self.model = ultralytics.YOLO(text, task=task) if task else ultralytics.YOLO(text)
+            self.imgsz = imgsz or native_imgsz(self.model, text)
         self.conf, self.iou, self.device, self.half = conf, iou, device, half
 
     def warmup(self) -> None:
         """One predict on a blank image: ultralytics builds its predictor (and an engine its context) here."""
-        self.model.predict(np.zeros((self.imgsz, self.imgsz, 3), np.uint8), imgsz=self.imgsz, device=self.device,
-                           half=self.half, verbose=False)
+        with self._loading():  # an ONNX file is opened only now
+            self.model.predict(np.zeros((self.imgsz, self.imgsz, 3), np.uint8), imgsz=self.imgsz,
+                               device=self.device, half=self.half, verbose=False)
+
+    @contextmanager
+    def _loading(self) -> Iterator[None]:
+        """ultralytics raises TypeError/RuntimeError/... for a file that is not a model: one line naming it."""
+        from streid.errors import InputError
+
+        try:
+            yield
+        except MemoryError:
+            raise
+        except Exception as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InputError(f"{self.weights}: not a usable detector model ({reason})") from None
 
     def detect(self, frames: list[Frame]) -> list[Detections]:
         if not frames:

@@ -48,6 +48,9 @@ class Embedder(ABC):
         chunks = [self._run(np.ascontiguousarray(clips[s:s + self.max_batch]))
                   for s in range(0, len(clips), self.max_batch)]
         out = np.concatenate(chunks).astype(np.float32, copy=False)
+        if out.shape != (len(clips), self.meta["embedding_dim"]):
+            raise MetadataError(f"{self.backend} embedder ({self.meta['model']}): metadata says embedding_dim "
+                                f"{self.meta['embedding_dim']}, the model gave {out.shape} for {len(clips)} clips")
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
     @abstractmethod
@@ -79,6 +82,10 @@ class OrtEmbedder(Embedder):
         fixed = first.shape[0] if isinstance(first.shape[0], int) else None
         self.max_batch = fixed or max_batch
         self.providers = self.session.get_providers()
+        out_dim = self.session.get_outputs()[0].shape[-1]
+        if isinstance(out_dim, int) and out_dim != self.meta["embedding_dim"]:
+            raise MetadataError(f"{path}: metadata says embedding_dim {self.meta['embedding_dim']}, "
+                                f"the graph outputs {out_dim}")
 
     def _run(self, clips: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: clips})[0]

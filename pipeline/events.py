@@ -58,8 +58,12 @@ def source_event(e: SourceEvent) -> dict[str, Any]:
 class EventWriter:
     """Append events to a JSON-lines file (thread-safe; camera threads report errors through it)."""
 
-    def __init__(self, path: str | Path | None) -> None:
+    def __init__(self, path: str | Path | None, rotate_bytes: int = 0) -> None:
+        """``rotate_bytes`` > 0: once the file is that large it is renamed ``NAME-YYYYmmdd-HHMMSS.jsonl`` (whole
+        lines only) and a new one is started, so a long live run never grows one file without bound."""
         self.path = Path(path) if path else None
+        self.rotate_bytes = rotate_bytes
+        self.rotated: list[Path] = []
         self._lock = threading.Lock()
         self._fh = None
         self.counts: dict[str, int] = {}
@@ -73,6 +77,20 @@ class EventWriter:
             if self._fh is not None:
                 self._fh.write(json.dumps(event, separators=(",", ":")) + "\n")
                 self._fh.flush()
+                if self.rotate_bytes and self._fh.tell() >= self.rotate_bytes:
+                    self._rotate()
+
+    def _rotate(self) -> None:
+        assert self.path is not None and self._fh is not None
+        self._fh.close()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target, n = self.path.with_name(f"{self.path.stem}-{stamp}{self.path.suffix}"), 1
+        while target.exists():
+            n += 1
+            target = self.path.with_name(f"{self.path.stem}-{stamp}-{n}{self.path.suffix}")
+        self.path.rename(target)
+        self.rotated.append(target)
+        self._fh = self.path.open("a", encoding="utf-8")
 
     def close(self) -> None:
         with self._lock:

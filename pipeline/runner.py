@@ -26,7 +26,7 @@ from streid.pipeline.embedding import EmbedBatcher, Embedder
 from streid.pipeline.events import EventWriter, source_event, tracklet_event
 from streid.pipeline.metrics import Metrics, PrometheusExporter, format_summary
 from streid.pipeline.motfile import MotWriter
-from streid.pipeline.sources import CameraSource
+from streid.pipeline.sources import CameraSource, SourceEvent
 from streid.pipeline.tracker import CameraTrackers
 from streid.pipeline.tracklets import GateParams, TrackletBuffer
 from streid.records import Detections, Frame, Tracklet
@@ -37,6 +37,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 IDLE_S = 0.005  # live: how long to sleep when no camera has a new frame
+LIVE_FRAGMENT_MS = 1000  # live videos are fragmented MP4s: a kill -9 loses at most this much
+
+
+def live_video_path(out: Path, camera: str) -> Path:
+    """``OUT/CAMERA-YYYYmmdd-HHMMSS.mp4``, never an existing file (a restarted run keeps the previous videos)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path, n = out / f"{camera}-{stamp}.mp4", 1
+    while path.exists():
+        n += 1
+        path = out / f"{camera}-{stamp}-{n}.mp4"
+    return path
 
 
 @dataclass
@@ -46,6 +57,7 @@ class RunResult:
     videos: dict[str, Path]
     metrics_path: Path
     interrupted: bool
+    failed: dict[str, str]  # cameras that ended on an error (offline, or live with retries exhausted): reason
 
 
 def build_detector(cfg: PipelineSection) -> Detector:
@@ -131,25 +143,37 @@ class Runner:
         self.fired: dict[str, list[float]] = {}  # camera -> [detections, best score, tracked boxes]
         self.batcher = EmbedBatcher(self.embedder, cfg.embedder.max_batch,
                                     cfg.embedder.max_wait_ms / 1000 if self.live else 0.0)
-        self.events = EventWriter(self.out / "events.jsonl" if cfg.output.events else None)
+        rotate = int(cfg.output.events_rotate_mb * 2**20) if self.live else 0  # offline files are read back whole
+        self.events = EventWriter(self.out / "events.jsonl" if cfg.output.events else None, rotate_bytes=rotate)
         self.metrics = Metrics()
         self.videos: dict[str, Any] = {}
         self.mot = {c.name: MotWriter(self.out / f"{c.name}.txt") for c in cfg.cameras} if cfg.output.mot else {}
         self.last_pts: dict[str, float] = {}
+        self.failed: dict[str, str] = {}
         live = cfg.live
         self.sources = [
             CameraSource(c, width=cfg.width, height=cfg.height, live=self.live, hardware=cfg.hardware == "auto",
                          queue_size=live.queue_size, stall_timeout_s=live.stall_timeout_s,
                          connect_timeout_s=live.connect_timeout_s, backoff_initial_s=live.backoff_initial_s,
                          backoff_max_s=live.backoff_max_s, max_retries=live.max_retries, max_frames=cfg.max_frames,
-                         on_event=lambda e: self.events.write(source_event(e)))
+                         on_event=self._source_event)
             for c in cfg.cameras
         ]
+
+    def _source_event(self, event: SourceEvent) -> None:
+        """Camera threads report here: the event is written, and a camera that gives up is remembered."""
+        if event.type == "camera_error" and event.retry_in_s is None:
+            self.failed[event.camera] = event.reason
+        self.events.write(source_event(event))
 
     def run(self) -> RunResult:
         prom = None
         if self.live and self.cfg.output.metrics_port:
-            prom = PrometheusExporter(self.cfg.output.metrics_host, self.cfg.output.metrics_port)
+            try:
+                prom = PrometheusExporter(self.cfg.output.metrics_host, self.cfg.output.metrics_port)
+            except OSError as exc:  # the port is taken (or not ours to bind): the user's to fix
+                raise ValueError(f"output.metrics_port {self.cfg.output.metrics_port} on "
+                                 f"{self.cfg.output.metrics_host}: {exc.strerror or exc}") from None
             self.metrics.prometheus = prom
         bar = None
         if self.progress:
@@ -236,7 +260,13 @@ class Runner:
             from streid.pipeline.annotate import AnnotatedVideo
 
             fps = self.cfg.output.video_fps or next(s.fps for s in self.sources if s.name == camera) or 30.0
-            video = self.videos[camera] = AnnotatedVideo(self.out / f"{camera}.mp4", fps, self.cfg.output.trail_length)
+            o = self.cfg.output
+            if self.live:  # crash-tolerant, never overwriting a previous run's file, rotated every segment
+                video = AnnotatedVideo(lambda: live_video_path(self.out, camera), fps, o.trail_length,
+                                       fragment_ms=LIVE_FRAGMENT_MS, segment_frames=round(o.video_segment_s * fps))
+            else:
+                video = AnnotatedVideo(self.out / f"{camera}.mp4", fps, o.trail_length)
+            self.videos[camera] = video
         return video
 
     def _labels(self, camera: str, tracked: Detections) -> tuple[list[str] | None, Any]:
@@ -299,7 +329,7 @@ class Runner:
         metrics_path = self.out / "metrics.json"
         summary = self.metrics.write_json(metrics_path)
         log.debug("pipeline summary\n%s", format_summary(summary))
-        return RunResult(summary, self.events.path, videos, metrics_path, self.stop.is_set())
+        return RunResult(summary, self.events.path, videos, metrics_path, self.stop.is_set(), dict(self.failed))
 
 
 def run_pipeline(cfg: PipelineSection, **kwargs: Any) -> RunResult:

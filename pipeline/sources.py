@@ -16,20 +16,22 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from streid.media import gst
+from streid.media import fps_fraction, gst
 from streid.pipeline.config import CameraConfig
+from streid.pipeline.imageseq import SequenceError, is_image_sequence, open_sequence
 from streid.records import Frame
 
 log = logging.getLogger(__name__)
 
 LIVE_KINDS = ("rtsp", "usb", "csi")  # an EOS from these is a dropped camera, not the end
+OFFLINE_TIMEOUT_S = 120.0  # offline: no frame from a local file for this long = the decoder hangs
 POLL_S = 0.1  # how often the reader thread checks the bus, the stop flag and the watchdog
 
 
@@ -52,45 +54,95 @@ def has_element(name: str) -> bool:
     return gst().ElementFactory.find(name) is not None
 
 
-def _uri_for(cam: CameraConfig) -> str:
+def _file_uri(cam: CameraConfig) -> str:
+    path = Path(cam.uri).expanduser().resolve()
+    if not path.exists():
+        raise CameraFailure(f"file not found: {path}")
+    if not path.is_file():
+        raise CameraFailure(f"not a video file: {path}")
+    return gst().filename_to_uri(str(path))
+
+
+def source_properties(cam: CameraConfig) -> dict[str, Any]:
+    """The user-given values of the source element ``src``, set as properties (never pasted into pipeline text,
+    so an RTSP password with ``!`` or a ``pattern`` holding ``! multifilesink ...`` stays one value)."""
+    if cam.kind == "file" and is_image_sequence(cam.uri):
+        try:
+            seq = open_sequence(cam.uri, float(cam.capture_fps))
+        except SequenceError as exc:
+            raise CameraFailure(str(exc)) from None
+        num, den = fps_fraction(seq.fps)
+        caps = gst().Caps.from_string(f"{seq.caps},framerate={num}/{den}")
+        return {"location": seq.location, "index": seq.start, "stop-index": seq.stop, "caps": caps}
     if cam.kind == "file":
-        path = Path(cam.uri).expanduser().resolve()
-        if not path.is_file():
-            raise CameraFailure(f"file not found: {path}")
-        return gst().filename_to_uri(str(path))
-    return cam.uri
+        return {"uri": _file_uri(cam)}
+    if cam.kind == "uri":
+        return {"uri": cam.uri}
+    if cam.kind == "rtsp":
+        return {"location": cam.uri}
+    if cam.kind == "usb":
+        return {"device": cam.device}
+    if cam.kind == "csi":
+        return {"sensor-id": cam.sensor_id}
+    return {"pattern": cam.pattern}
 
 
 def describe(cam: CameraConfig, width: int, height: int, live: bool, hardware: bool, queue_size: int = 1) -> str:
-    """The ``gst-launch`` description of one camera's pipeline, ending in ``appsink name=sink``."""
+    """The ``gst-launch`` skeleton of one camera's pipeline, ending in ``appsink name=sink``.
+
+    It holds only validated numbers and enums; the source element is ``src`` and gets its user-given values
+    (file, URI, device, pattern) from :func:`source_properties`.
+    """
     use_hw = hardware and has_element("nvvidconv")
     size = f",width={width},height={height}" if width and height else ""
-    if cam.kind in ("file", "uri"):
-        head = f"uridecodebin uri={_uri_for(cam)}"
+    paced = False  # a file in live mode plays at its own rate, like a camera
+    if cam.kind == "file" and is_image_sequence(cam.uri):
+        head = "multifilesrc name=src ! decodebin"
+        paced = live
+    elif cam.kind in ("file", "uri"):
+        head = "uridecodebin name=src"
+        paced = live and cam.kind == "file"
     elif cam.kind == "rtsp":
         c = cam.codec
         decode = f"rtp{c}depay ! {c}parse ! nvv4l2decoder" if use_hw and has_element("nvv4l2decoder") else "decodebin"
-        head = f"rtspsrc location={cam.uri} protocols={cam.protocols} latency={cam.latency_ms} ! {decode}"
+        head = f"rtspsrc name=src protocols={cam.protocols} latency={cam.latency_ms} ! {decode}"
     elif cam.kind == "usb":
-        head = f"v4l2src device={cam.device} ! video/x-raw,framerate={cam.capture_fps}/1"
+        head = f"v4l2src name=src ! video/x-raw,framerate={cam.capture_fps}/1"
     elif cam.kind == "csi":
-        head = (f"nvarguscamerasrc sensor-id={cam.sensor_id} ! "
-                f"video/x-raw(memory:NVMM){size},framerate={cam.capture_fps}/1")
+        head = f"nvarguscamerasrc name=src ! video/x-raw(memory:NVMM){size},framerate={cam.capture_fps}/1"
         use_hw = True
     else:  # test
         live_flag = "true" if live else "false"
-        head = (f"videotestsrc pattern={cam.pattern} is-live={live_flag} ! "
+        head = (f"videotestsrc name=src is-live={live_flag} ! "
                 f"video/x-raw,framerate={cam.capture_fps}/1{size or ',width=640,height=360'}")
     if use_hw:
         # nvvidconv scales in hardware and leaves NVMM memory; videoconvert only drops the alpha byte.
         convert = f"nvvidconv ! video/x-raw,format=BGRx{size} ! videoconvert ! video/x-raw,format=BGR"
     else:
         convert = f"videoconvert ! videoscale ! video/x-raw,format=BGR{size}"
-    if live:
-        sink = "appsink name=sink sync=false drop=true max-buffers=1 emit-signals=false"
-    else:
-        sink = f"appsink name=sink sync=false drop=false max-buffers={max(2, queue_size)} emit-signals=false"
+    # Never drop=true: a frame dropped inside appsink is counted nowhere. The reader thread drains the sink at
+    # once and drops stale frames from its own queue, where they are counted.
+    sync = "true" if paced else "false"
+    sink = f"appsink name=sink sync={sync} drop=false max-buffers={max(2, queue_size)} emit-signals=false"
     return f"{head} ! queue max-size-buffers=4 ! {convert} ! {sink}"
+
+
+def build_pipeline(cam: CameraConfig, width: int, height: int, live: bool, hardware: bool,
+                   queue_size: int = 1) -> Any:
+    """A Gst.Pipeline for one camera: the skeleton of :func:`describe` plus the source's properties."""
+    Gst = gst()
+    props = source_properties(cam)
+    try:
+        pipeline = Gst.parse_launch(describe(cam, width, height, live, hardware, queue_size))
+    except Exception as exc:  # GLib.Error: a missing element
+        raise CameraFailure(f"cannot build pipeline: {exc}") from exc
+    src = pipeline.get_by_name("src")
+    for key, value in props.items():
+        if key == "pattern":  # an enum: set by its nick
+            Gst.util_set_object_arg(src, key, value)
+        else:
+            src.set_property(key, value)
+    return pipeline
 
 
 def sample_to_array(sample: Any) -> tuple[np.ndarray, float | None, float]:
@@ -152,6 +204,8 @@ class CameraSource:
         self.frames_in = 0  # frames that left GStreamer
         self.dropped = 0  # frames dropped because the consumer was behind (live only)
         self.failures = 0
+        self.resized = 0  # frames scaled back to the first frame's size (the stream changed resolution)
+        self._size: tuple[int, int] | None = None
         self.last_error = ""
         self._stop = threading.Event()
         self._done = threading.Event()
@@ -185,6 +239,9 @@ class CameraSource:
             self._thread.join(timeout_s)
         self._set_null()
         self._done.set()
+        if self.live:  # frames nobody will read are drops too: in = processed + dropped
+            while self.read(timeout=None) is not None:
+                self.dropped += 1
 
     def __enter__(self) -> CameraSource:
         return self.start()
@@ -215,10 +272,11 @@ class CameraSource:
                     got_frames = getattr(exc, "got_frames", False)
                     self.failures += 1
                     self.last_error = str(exc)
-                    attempts = 0 if got_frames else attempts + 1
+                    attempts = 1 if got_frames else attempts + 1  # failures in a row; max_retries = reconnects
                     if got_frames:
                         delay = self.backoff_initial_s
-                    give_up = not self.live or (self.max_retries and attempts > self.max_retries)
+                    give_up = (not self.live or getattr(exc, "permanent", False)
+                               or (self.max_retries and attempts > self.max_retries))
                     self._emit("camera_error", str(exc), None if give_up else delay)
                     if give_up:
                         return
@@ -238,11 +296,10 @@ class CameraSource:
         """Run one pipeline until EOS / stop (returns) or failure (raises CameraFailure)."""
         Gst = gst()
         try:
-            desc = describe(self.cam, self.width, self.height, self.live, self.hardware, self.queue.maxsize)
-            pipeline = Gst.parse_launch(desc)
+            pipeline = build_pipeline(self.cam, self.width, self.height, self.live, self.hardware, self.queue.maxsize)
         except CameraFailure:
             raise
-        except Exception as exc:  # GLib.Error: a missing element or a bad description
+        except Exception as exc:  # a property GStreamer refuses
             raise CameraFailure(f"cannot build pipeline: {exc}") from exc
         with self._lock:
             self._pipeline = pipeline
@@ -251,6 +308,7 @@ class CameraSource:
         if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
             raise self._failure(bus, "cannot start pipeline", False)
         got_frames = False
+        last_pts: float | None = None
         recovered_reported = self.failures == 0
         last_frame_t = time.monotonic()
         while not self._stop.is_set():
@@ -262,14 +320,19 @@ class CameraSource:
                 if sink.get_property("eos"):
                     if self.live and self.cam.kind in LIVE_KINDS:
                         raise self._failure(bus, "end of stream from a live source", got_frames)
+                    self._check_complete(pipeline, last_pts)
                     return got_frames
                 waited = time.monotonic() - last_frame_t
                 limit = self.stall_timeout_s if got_frames else self.connect_timeout_s
+                if not self.live:  # a local decode on a busy machine can be slow: only a real hang is a failure
+                    limit = max(limit, OFFLINE_TIMEOUT_S)
                 if waited > limit:
                     what = "stalled" if got_frames else "no first frame"
                     raise self._failure(bus, f"{what}: no frame for {waited:.1f}s", got_frames)
                 continue
             image, pts, fps = sample_to_array(sample)
+            last_pts = pts if pts is not None else last_pts
+            image = self._keep_size(image)
             last_frame_t = time.monotonic()
             if not got_frames:
                 got_frames = True
@@ -283,6 +346,40 @@ class CameraSource:
             if self.max_frames and self.frames_in >= self.max_frames:
                 return got_frames
         return got_frames
+
+    def _keep_size(self, image: np.ndarray) -> np.ndarray:
+        """Frames keep the camera's first size: a stream that changes resolution mid-way is scaled back to it
+        (trackers, tracklets and the video writer all hold that size)."""
+        if self._size is None:
+            self._size = image.shape[:2]
+            return image
+        if image.shape[:2] == self._size:
+            return image
+        import cv2
+
+        if not self.resized:
+            log.warning("camera %s: frame size changed from %dx%d to %dx%d; scaling to the first size", self.name,
+                        self._size[1], self._size[0], image.shape[1], image.shape[0])
+        self.resized += 1
+        return cv2.resize(image, (self._size[1], self._size[0]), interpolation=cv2.INTER_LINEAR)
+
+    def _check_complete(self, pipeline: Any, last_pts: float | None) -> None:
+        """A file that ends well before its own duration is truncated: report it instead of ending quietly."""
+        if self.cam.kind not in ("file", "uri") or last_pts is None or self.max_frames:
+            return
+        Gst = gst()
+        ok, duration = pipeline.query_duration(Gst.Format.TIME)
+        if not ok or duration <= 0:
+            return
+        duration_s = duration / Gst.SECOND
+        # the container's duration may run a little past the last frame (an audio track, rounding): only a clear
+        # gap (3 frames and 5% of the file) is a truncated file
+        slack = max(3.0 / self.fps if self.fps else 0.12, 0.05 * duration_s)
+        if last_pts + slack < duration_s:
+            exc = self._failure(pipeline.get_bus(), f"truncated: decoding stopped at {last_pts:.2f}s of "
+                                f"{duration_s:.2f}s ({self.frames_in} frames)", True)
+            exc.permanent = True  # type: ignore[attr-defined]  # replaying a cut file would end the same way
+            raise exc
 
     def _failure(self, bus: Any, fallback: str, got_frames: bool, msg: Any = None) -> CameraFailure:
         Gst = gst()
@@ -316,3 +413,18 @@ class CameraSource:
                     return
                 except queue.Full:
                     continue
+
+
+def camera_frames(uri: str | Path, width: int = 0, height: int = 0) -> Iterator[np.ndarray]:
+    """Every frame of a video file or image sequence as an offline camera decodes it (same elements, same size
+    rules), for a second pass over a camera such as drawing its video; a camera_error raises CameraFailure."""
+    errors: list[str] = []
+    src = CameraSource(CameraConfig(name="frames", uri=str(uri)), width=width, height=height,
+                       on_event=lambda e: errors.append(e.reason) if e.type == "camera_error" else None)
+    with src:
+        while not src.finished:
+            frame = src.read(POLL_S)
+            if frame is not None:
+                yield frame.image
+    if errors:
+        raise CameraFailure(f"{uri}: {errors[0]}")

@@ -27,6 +27,10 @@ class CameraTrackers:
             raise ValueError(f"unknown tracker '{name}' (choices: {', '.join(factories)})")
         self.factory = factories[name]
         self.kwargs = {"frame_rate": frame_rate, "lost_track_buffer": lost_track_buffer, **(params or {})}
+        try:  # a typo in tracker.params is a config error now, not a TypeError at the first frame
+            self.factory(**self.kwargs)
+        except TypeError as exc:
+            raise ValueError(f"tracker.params: {name} does not take these settings ({exc})") from None
         self.trackers: dict[str, Any] = {}
         self.next_id: dict[str, int] = {}  # ids stay unique per camera across resets (reconnects)
         self.offset: dict[str, int] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -9,6 +10,7 @@ from typing import Annotated
 import typer
 
 from streid.config import ConfigError, load_config
+from streid.errors import EXIT_BUG, classify
 from streid.export.cli import export_app
 from streid.models.cli import models_app
 from streid.pipeline.identity.cli import reid_command, serve_command
@@ -190,12 +192,23 @@ def demo(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: config errors become one line on stderr and exit code 2."""
+    """Entry point: bad input is one line on stderr and exit 2, a bug one line and exit 1 (``--debug`` anywhere
+    on the command line, or ``STREID_DEBUG=1``, shows the traceback instead)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("STREID_DEBUG") == "1"
+    args = [a for a in args if a != "--debug"]
     try:
-        app(args=argv, prog_name="streid")
-    except ConfigError as exc:
-        typer.echo(f"config error: {exc}", err=True)
-        sys.exit(2)
+        app(args=args, prog_name="streid")
+    except SystemExit:
+        raise
+    except BaseException as exc:  # every failure leaves as one line and an exit code
+        if debug:
+            raise
+        code, message = classify(exc)
+        prefix = "config error" if isinstance(exc, ConfigError) else "error"
+        hint = "" if code != EXIT_BUG else " (run with --debug for the traceback, and please report it)"
+        typer.echo(f"{prefix}: {message}{hint}", err=True)
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -51,28 +51,38 @@ def h264_encoder(bitrate_kbps: int = 2000) -> str:
 class Mp4Writer:
     """Push BGR frames into ``appsrc ! videoconvert ! x264enc ! h264parse ! mp4mux ! filesink``.
 
-    Frames go to ``PATH.part`` and the file is renamed to PATH only after EOS has been written, so an
-    interrupted job never leaves a truncated MP4 under the final name. Use as a context manager.
+    Offline (``fragment_ms=0``): frames go to ``PATH.part`` and the file is renamed to PATH only after EOS has been
+    written, so an interrupted job never leaves a truncated MP4 under the final name. Live (``fragment_ms>0``): a
+    fragmented MP4 written straight to PATH, unbuffered, so a killed process or a power cut leaves a playable file
+    missing at most its last fragment. Use as a context manager.
     """
 
-    def __init__(self, path: str | Path, width: int, height: int, fps: float, bitrate_kbps: int = 2000) -> None:
+    def __init__(self, path: str | Path, width: int, height: int, fps: float, bitrate_kbps: int = 2000,
+                 fragment_ms: int = 0) -> None:
         Gst = gst()
         self.path = Path(path)
-        self.part = self.path.with_name(self.path.name + ".part")
+        self.fragmented = fragment_ms > 0
+        self.part = self.path if self.fragmented else self.path.with_name(self.path.name + ".part")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.width, self.height, self.fps = width, height, fps
-        num, den = _fraction(fps)
+        num, den = fps_fraction(fps)
         self._duration = Gst.util_uint64_scale(Gst.SECOND, den, num)
         caps = f"video/x-raw,format=BGR,width={width},height={height},framerate={num}/{den}"
+        # H.264 (4:2:0) needs even sides, and x264 at least 16 px: tiny or odd frames are scaled up, not refused
+        enc_w, enc_h = max(16, width + width % 2), max(16, height + height % 2)
+        mux = f"mp4mux fragment-duration={fragment_ms}" if self.fragmented else "mp4mux"
+        sink = "filesink name=out buffer-mode=unbuffered" if self.fragmented else "filesink name=out"
         desc = (
             f"appsrc name=src is-live=false block=true format=time caps={caps} ! videoconvert ! "
-            f"video/x-raw,format=I420 ! {h264_encoder(bitrate_kbps)} ! h264parse ! mp4mux ! "
-            f"filesink location={_quote(self.part)}"
+            f"videoscale ! video/x-raw,format=I420,width={enc_w},height={enc_h} ! {h264_encoder(bitrate_kbps)} ! "
+            f"h264parse ! {mux} ! {sink}"
         )
         self.pipeline = Gst.parse_launch(desc)
+        self.pipeline.get_by_name("out").set_property("location", str(self.part))  # a property: any path works
         self.src = self.pipeline.get_by_name("src")
         self.frames = 0
-        self.pipeline.set_state(Gst.State.PLAYING)
+        if self.pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
+            self._raise_bus_error("cannot start the encoder (frame too small for H.264?)")
         self._closed = False
 
     def write(self, frame: np.ndarray) -> None:
@@ -101,15 +111,17 @@ class Mp4Writer:
         if msg is None or msg.type == Gst.MessageType.ERROR:
             detail = msg.parse_error()[0].message if msg is not None else "timed out waiting for EOS"
             raise RuntimeError(f"writing {self.path} failed: {detail}")
-        os.replace(self.part, self.path)
+        if not self.fragmented:
+            os.replace(self.part, self.path)
         return self.path
 
     def abort(self) -> None:
-        """Stop without finalising; the partial file is removed."""
+        """Stop without finalising; a partial offline file is removed (a fragmented one stays: it plays)."""
         Gst = gst()
         self._closed = True
         self.pipeline.set_state(Gst.State.NULL)
-        self.part.unlink(missing_ok=True)
+        if not self.fragmented:
+            self.part.unlink(missing_ok=True)
 
     def _raise_bus_error(self, fallback: str) -> None:
         Gst = gst()
@@ -172,12 +184,7 @@ def count_frames(path: str | Path) -> int:
     return sum(1 for _ in read_frames(path))
 
 
-def _fraction(fps: float) -> tuple[int, int]:
+def fps_fraction(fps: float) -> tuple[int, int]:
     if float(fps).is_integer():
         return int(fps), 1
     return round(fps * 1001), 1001
-
-
-def _quote(path: Path) -> str:
-    text = str(path)
-    return '"' + text.replace('"', '\\"') + '"'

@@ -33,3 +33,24 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+class _RunsCode:
+    """Unpickling this runs ``touch MARKER``: the payload of a crafted model file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.fixture
+def crafted_pickle(tmp_path: Path) -> tuple[Path, Path]:
+    """(a torch file whose pickle runs ``touch MARKER`` when fully loaded, MARKER); looks like a checkpoint."""
+    import torch
+
+    marker, path = tmp_path / "pwned", tmp_path / "evil.pt"
+    torch.save({"format": "streid-checkpoint", "version": 1, "config": {}, "model": {}, "num_classes": 1,
+                "x": _RunsCode(marker)}, path)
+    return path, marker

@@ -5,6 +5,11 @@ resolved config as a plain dict, so export and eval need nothing else), ``model`
 ``num_classes``, ``epoch``, ``metrics`` and, in ``last.pt``, ``optimizer``, ``scheduler``, ``rng``,
 ``history``. Writes go to a temporary file that is renamed, so a crash never leaves a truncated
 checkpoint under the final name.
+
+Reading never runs code from the file: ``torch.load(weights_only=True)`` accepts tensors and plain types only,
+so a crafted pickle given as ``--embedder evil.pt`` is refused. What is saved is made plain first (numpy arrays
+and scalars become lists and numbers); checkpoints of older versions, which pickled numpy's RNG state, still load
+because the few numpy types that rebuild an array are allow-listed (they construct data, they call nothing else).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 FORMAT = "streid-checkpoint"
@@ -30,7 +36,7 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    data = {"format": FORMAT, "version": VERSION, **payload}
+    data = plain({"format": FORMAT, "version": VERSION, **payload})
     try:
         with open(tmp, "wb") as fh:
             torch.save(data, fh)
@@ -48,8 +54,12 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=False)
+        with torch.serialization.safe_globals(_OLD_NUMPY_GLOBALS):
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError) as exc:
+        if "Weights only load failed" in str(exc):
+            raise CheckpointError(f"{path}: refused: the file holds objects other than tensors and plain values, "
+                                  "which could run code when loaded") from None
         raise CheckpointError(f"{path}: not a readable torch checkpoint (truncated or corrupt?): {exc}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a STREID checkpoint (no format='{FORMAT}' key)")
@@ -59,6 +69,31 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         if key not in data:
             raise CheckpointError(f"{path}: checkpoint has no '{key}'")
     return data
+
+
+def plain(value: Any) -> Any:
+    """``value`` with numpy arrays and scalars turned into lists and Python numbers (``weights_only`` loads those)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [plain(v) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+_OLD_NUMPY_GLOBALS: list[Any] = [np.ndarray, np.dtype, np.dtypes.UInt32DType, np.dtypes.Float64DType,
+                                 np.dtypes.Float32DType, np.dtypes.Int64DType]
+for _mod in ("numpy._core.multiarray", "numpy.core.multiarray"):
+    try:
+        _multiarray = __import__(_mod, fromlist=["_reconstruct", "scalar"])
+        _OLD_NUMPY_GLOBALS += [_multiarray._reconstruct, _multiarray.scalar]
+        break
+    except ImportError:
+        continue
 
 
 def load_weights(

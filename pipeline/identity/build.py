@@ -45,10 +45,11 @@ def matcher_from_config(cfg: IdentityConfig, dim: int, thresholds: Thresholds | 
                          max_exemplars=cfg.max_exemplars)
 
 
-def store_from_config(cfg: IdentityConfig, out_dir: str | Path, embedder: str | Path | None = None) -> SqliteStore:
+def store_from_config(cfg: IdentityConfig, out_dir: str | Path, embedder: str | Path | None = None,
+                      live: bool = False) -> SqliteStore:
     """The store in ``out_dir``; records which embedder filled it so ``streid search`` uses the same one."""
-    r = cfg.retention
-    store = SqliteStore(out_dir, embedding_ttl_s=r.embedding_ttl_s, crop_ttl_s=r.crop_ttl_s, store_crops=r.store_crops)
+    emb_ttl, crop_ttl = cfg.retention.ttls(live)
+    store = SqliteStore(out_dir, embedding_ttl_s=emb_ttl, crop_ttl_s=crop_ttl, store_crops=cfg.retention.store_crops)
     if embedder is not None:
         previous = store.get_meta("embedder")
         if previous is not None and previous != str(embedder):

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from streid.names import check_camera_name
+
 if TYPE_CHECKING:
     from streid.pipeline.identity.job import ReidJob
     from streid.pipeline.identity.store import Store
@@ -27,7 +29,7 @@ def open_store(store_dir: Path | None, db: str | None, site: str) -> Store:
     assert store_dir is not None
     if not (store_dir / STORE_FILE).is_file():
         raise ValueError(f"{store_dir}: no {STORE_FILE} here")
-    return SqliteStore(store_dir)
+    return SqliteStore(store_dir, read_only=True)
 
 
 def search_command(store_dir: Path | None, query: list[str], top: int, embedder: Path | None,
@@ -80,6 +82,10 @@ def _pairs(items: list[str], what: str) -> dict[str, Path]:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
             raise typer.BadParameter(f"expected CAMERA=PATH, got {item!r}", param_hint=what)
+        try:
+            check_camera_name(name)  # it names files and folders in --out: never a path
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint=what) from None
         if name in out:
             raise typer.BadParameter(f"camera {name!r} given twice", param_hint=what)
         out[name] = Path(path)

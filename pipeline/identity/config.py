@@ -46,12 +46,29 @@ class SiteConfig(Section):
         return self
 
 
-class RetentionConfig(Section):
-    """How long embeddings and crops are kept (None = forever) and whether crops are stored at all."""
+LIVE_EMBEDDING_TTL_S = 30 * 86400.0  # live default: a month of re-identification across days
+LIVE_CROP_TTL_S = 7 * 86400.0  # live default: a week of pictures of people for review
 
-    embedding_ttl_s: float | None = Field(None, gt=0.0)
-    crop_ttl_s: float | None = Field(None, gt=0.0)
+
+class RetentionConfig(Section):
+    """How long embeddings and crops are kept and whether crops are stored at all.
+
+    None (the default): live runs keep crops 7 days and embeddings 30 days, offline jobs keep everything;
+    0: keep forever; a number: seconds since the row was written.
+    """
+
+    embedding_ttl_s: float | None = Field(None, ge=0.0)
+    crop_ttl_s: float | None = Field(None, ge=0.0)
     store_crops: bool = True
+
+    def ttls(self, live: bool) -> tuple[float | None, float | None]:
+        """(embedding, crop) TTLs in seconds, None = forever, with the live defaults filled in."""
+        def pick(value: float | None, live_default: float) -> float | None:
+            if value is None:
+                return live_default if live else None
+            return value or None
+
+        return pick(self.embedding_ttl_s, LIVE_EMBEDDING_TTL_S), pick(self.crop_ttl_s, LIVE_CROP_TTL_S)
 
 
 class CalibrationConfig(Section):

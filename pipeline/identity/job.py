@@ -26,7 +26,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -35,9 +34,13 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
+from streid.errors import InputError
+from streid.lock import output_lock
+from streid.names import check_camera_name, remove_inside
 from streid.pipeline.config import PipelineSection
 from streid.pipeline.identity.calibration import Thresholds
 from streid.pipeline.identity.config import IdentityConfig
+from streid.pipeline.imageseq import is_image_sequence
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +113,7 @@ class JobPaths:
         self.out, self.work = out, out / "work"
 
     def cam(self, cam: str) -> Path:
-        return self.work / cam
+        return self.work / check_camera_name(cam)
 
     def done(self, cam: str) -> Path:
         return self.work / cam / "done.json"
@@ -131,12 +134,26 @@ def _fingerprint(job: ReidJob) -> dict[str, Any]:
     p = job.pipeline
     return {
         "videos": {c: str(v.resolve()) for c, v in job.videos.items()},
+        "content": {c: content_stamp(v) for c, v in job.videos.items()},  # a replaced file is another job
         "det_files": {c: str(v.resolve()) for c, v in job.det_files.items()} if job.det_files else None,
         "detector": None if job.det_files else p.detector.model_dump(mode="json"),
         "embedder": p.embedder.path,
         "settings": {k: getattr(p, k).model_dump(mode="json") for k in ("tracker", "tracklets")}
         | {"width": p.width, "height": p.height, "max_frames": p.max_frames},
     }
+
+
+def content_stamp(path: Path, head_bytes: int = 1 << 20) -> dict[str, Any]:
+    """Size, mtime and a hash of the first MiB of a video (or of an image folder's listing)."""
+    path = Path(path)
+    if path.is_dir() or not path.exists():
+        folder = path if path.is_dir() else path.parent
+        listing = sorted((p.name, p.stat().st_size) for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+        return {"files": len(listing), "sha256": hashlib.sha256(json.dumps(listing).encode()).hexdigest()}
+    st = path.stat()
+    with path.open("rb") as fh:
+        head = hashlib.sha256(fh.read(head_bytes)).hexdigest()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "head_sha256": head}
 
 
 def _check_folder(job: ReidJob, paths: JobPaths, overwrite: bool) -> None:
@@ -158,12 +175,10 @@ def clear_outputs(paths: JobPaths, cameras: list[str]) -> None:
     """Remove what a job writes (and nothing else) from the output folder."""
     from streid.pipeline.identity.store import STORE_FILE
 
-    shutil.rmtree(paths.work, ignore_errors=True)
-    shutil.rmtree(paths.out / "tracks", ignore_errors=True)
-    shutil.rmtree(paths.out / "report_assets", ignore_errors=True)
-    names = [STORE_FILE, STORE_FILE + "-wal", STORE_FILE + "-shm", "events.jsonl", "eval.json", "report.html"]
-    for name in names + [f"{c}.mp4" for c in cameras] + [f"{c}.mp4.part" for c in cameras]:
-        (paths.out / name).unlink(missing_ok=True)
+    names = [STORE_FILE, STORE_FILE + "-wal", STORE_FILE + "-shm", "events.jsonl", "eval.json", "report.html",
+             "work", "tracks", "report_assets"]
+    for name in names + [f"{check_camera_name(c)}.mp4" for c in cameras] + [f"{c}.mp4.part" for c in cameras]:
+        remove_inside(paths.out, paths.out / name)
 
 
 def _camera_section(job: ReidJob, cams: list[str], out_dir: Path) -> PipelineSection:
@@ -189,12 +204,23 @@ def run_reid_job(job: ReidJob, *, stop: threading.Event | None = None, detector:
     """
     if executor not in ("inprocess", "ray"):
         raise ValueError(f"executor {executor!r}: use inprocess or ray")
+    for cam in job.videos:
+        check_camera_name(cam)  # before anything is written or deleted
+    missing = [f"{c}={v}" for c, v in job.videos.items() if not (Path(v).is_file() or is_image_sequence(str(v)))]
+    if missing:
+        raise FileNotFoundError(f"videos not found: {', '.join(missing)}")
+    with output_lock(job.out, job.pipeline.output.private):  # two jobs in one folder would wipe each other's rows
+        return _run_locked(job, stop=stop, detector=detector, embedder=embedder, progress=progress,
+                           overwrite=overwrite, on_camera_done=on_camera_done, videos=videos, executor=executor,
+                           ray_address=ray_address)
+
+
+def _run_locked(job: ReidJob, *, stop: threading.Event | None, detector: Any, embedder: Any, progress: bool,
+                overwrite: bool, on_camera_done: Callable[[str], None] | None, videos: bool, executor: str,
+                ray_address: str | None) -> ReidResult:
     from streid.pipeline.identity.build import store_from_config
     from streid.pipeline.runner import stop_on_signals
 
-    missing = [f"{c}={v}" for c, v in job.videos.items() if not Path(v).is_file()]
-    if missing:
-        raise FileNotFoundError(f"videos not found: {', '.join(missing)}")
     stop = stop or threading.Event()
     paths = JobPaths(Path(job.out))
     _check_folder(job, paths, overwrite)
@@ -264,7 +290,7 @@ def _run_camera(job: ReidJob, cam: str, paths: JobPaths, store: Any, detector: A
     from streid.pipeline.identity.stage import IdentityStage
     from streid.pipeline.runner import Runner
 
-    shutil.rmtree(paths.cam(cam), ignore_errors=True)
+    remove_inside(paths.out, paths.cam(cam))
     dropped = store.forget_camera(cam)
     if dropped:
         log.info("camera %s: dropped %d tracklets of an unfinished run; redoing it", cam, dropped)
@@ -274,6 +300,8 @@ def _run_camera(job: ReidJob, cam: str, paths: JobPaths, store: Any, detector: A
     run = runner.run()
     if run.interrupted:
         return False
+    if cam in run.failed:  # undecodable or truncated: not marked done, so a re-run drops its rows and redoes it
+        raise InputError(f"camera {cam}: {job.videos[cam]}: {run.failed[cam]}")
     frames = run.summary["cameras"][cam]["processed"]
     if frames == 0:
         raise RuntimeError(f"camera {cam}: no frame decoded from {job.videos[cam]} (see {paths.cam(cam)}/events.jsonl)")

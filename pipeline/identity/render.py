@@ -36,12 +36,12 @@ def render_camera(video: Path, tracks: Path, ids: dict[int, int], dest: Path, fp
     """Write ``dest`` with ``G<id>`` labels coloured by global id; False (and no file) when ``stop`` was set."""
     import cv2
 
-    from streid.media import read_frames
     from streid.pipeline.annotate import AnnotatedVideo
+    from streid.pipeline.sources import camera_frames
 
     table = read_local_tracks(tracks)
     out = AnnotatedVideo(dest, fps, trail_length)
-    for index, image in enumerate(read_frames(video)):
+    for index, image in enumerate(camera_frames(video, *(size or (0, 0)))):  # decoded as in phase 1
         if stop is not None and stop.is_set():
             out.abort()
             return False

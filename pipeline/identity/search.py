@@ -6,6 +6,7 @@ several images are given). Image queries need the embedder the store was filled 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,28 @@ def tracklet_query(store: Store, spec: str) -> tuple[np.ndarray, int]:
     return match[0].embedding[None], match[0].id
 
 
+MAX_QUERY_PIXELS = 50_000_000  # a query is a person crop or a frame; a 20000x20000 PNG took 2.4 GB to decode
+
+
+def check_image_size(image: Path) -> None:
+    """Refuse an image whose header promises more than MAX_QUERY_PIXELS, before anything is decoded."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(image) as im:
+                width, height = im.size
+    except Image.DecompressionBombError:
+        raise ValueError(f"{image}: too large for a query image (at most {MAX_QUERY_PIXELS // 1_000_000} "
+                         "megapixels; crop or scale it)") from None
+    except (UnidentifiedImageError, OSError):
+        return  # cv2 says "not a readable image"
+    if width * height > MAX_QUERY_PIXELS:
+        raise ValueError(f"{image}: {width}x{height} pixels is too large for a query image "
+                         f"(at most {MAX_QUERY_PIXELS // 1_000_000} megapixels; crop or scale it)")
+
+
 def image_query(store: Store, images: list[Path], embedder_path: Path | None = None,
                 embedder: Any = None) -> np.ndarray:
     """Embed each image as a still clip (the image repeated L times) with the store's embedder.
@@ -108,6 +131,7 @@ def image_query(store: Store, images: list[Path], embedder_path: Path | None = N
     seq, h, w = int(embedder.meta["seq_len"]), int(embedder.meta["height"]), int(embedder.meta["width"])
     clips = []
     for image in images:
+        check_image_size(image)
         img = cv2.imread(str(image), cv2.IMREAD_COLOR)
         if img is None:
             raise ValueError(f"{image}: not a readable image")

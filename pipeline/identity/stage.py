@@ -25,7 +25,13 @@ from streid.pipeline.identity.site_calibration import SiteCalibrator
 from streid.pipeline.identity.store import Store
 from streid.records import Tracklet, TrackletState
 
-PURGE_EVERY_S = 600.0  # how often a long run applies the retention TTLs
+PURGE_EVERY_S = 600.0  # how often a long run applies the retention TTLs, at most
+
+
+def purge_period(ttls: Iterable[float | None]) -> float:
+    """A quarter of the shortest TTL (so nothing outlives its TTL by more than a quarter), 1 s to 10 min."""
+    finite = [t for t in ttls if t]
+    return min(PURGE_EVERY_S, max(1.0, min(finite) / 4)) if finite else PURGE_EVERY_S
 CROP_STATES = (TrackletState.START, TrackletState.END)  # crops are stored twice per tracklet, not at every update
 
 
@@ -78,7 +84,9 @@ class IdentityStage:
         self.clock = clock
         self._last_pts: dict[str, float] = {}
         self.ids: dict[tuple[str, int], int] = {}  # stored key -> global id
-        self._next_purge = time.monotonic() + PURGE_EVERY_S
+        self.purge_every_s = purge_period([getattr(store, "embedding_ttl_s", None),
+                                           getattr(store, "crop_ttl_s", None)])
+        self._next_purge = time.monotonic() + self.purge_every_s
 
     def update(self, tracklets: list[Tracklet]) -> list[dict[str, Any]]:
         """Store and match one batch; the identity fields for each tracklet's event ({} without an embedding)."""
@@ -114,10 +122,13 @@ class IdentityStage:
         self.store.put_decisions(decisions)
         for d in decisions:
             self.ids[(d.camera, d.track_id)] = d.global_id
+        self._maybe_purge()
+        return list(decisions)
+
+    def _maybe_purge(self) -> None:
         if time.monotonic() > self._next_purge:
             self.store.purge()
-            self._next_purge = time.monotonic() + PURGE_EVERY_S
-        return list(decisions)
+            self._next_purge = time.monotonic() + self.purge_every_s
 
     def seen(self, camera: str, track_ids: Iterable[int], pts: float) -> None:
         """Local tracks in view in this frame: their identities stay "here" until they are lost."""
@@ -127,6 +138,7 @@ class IdentityStage:
         off, t = self.track_offsets.get(camera, 0), pts + self.t_offsets.get(camera, 0.0)
         if self.calibrator is not None and self.factory is not None:
             self.calibrator.seen((camera, int(tid) + off) for tid in track_ids)
+        self._maybe_purge()  # also while nobody new is seen: TTLs run on the clock, not on traffic
         if self.matcher is None:
             return
         for tid in track_ids:
@@ -180,7 +192,7 @@ def stage_from_config(cfg: IdentityConfig, out_dir: str | Path, embedder: str | 
         link = EdgeLink(r.broker, r.site, r.edge, r.outbox or Path(out_dir) / "outbox.sqlite", r.max_outbox)
         return RemoteIdentityStage(link, clock="wall" if live else "video")
     thresholds = thresholds_from_config(cfg, embedder)
-    store = store_from_config(cfg, out_dir, embedder)
+    store = store_from_config(cfg, out_dir, embedder, live=live)
     offsets = {cam: tid + 1 for cam, tid in store.max_track_ids().items()}
     return IdentityStage(store, lambda dim: resume_matcher(cfg, store, dim, thresholds), track_offsets=offsets,
                          clock="wall" if live else "video", thresholds=thresholds,

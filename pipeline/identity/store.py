@@ -112,19 +112,30 @@ class SqliteStore(Store):
     """The default store: ``DIR/identities.sqlite``; ``clock`` is injectable so TTL can be tested."""
 
     def __init__(self, directory: str | Path, embedding_ttl_s: float | None = None, crop_ttl_s: float | None = None,
-                 store_crops: bool = True, clock: Callable[[], float] | None = None) -> None:
+                 store_crops: bool = True, clock: Callable[[], float] | None = None, read_only: bool = False) -> None:
         self.path = Path(directory) / STORE_FILE
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.embedding_ttl_s, self.crop_ttl_s, self.store_crops = embedding_ttl_s, crop_ttl_s, store_crops
         self.clock = clock or time.time
+        self.read_only = read_only
         try:
-            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(_SCHEMA)
+            if read_only:  # search: never creates a schema, never writes (a 0-byte file stays 0 bytes)
+                if not self.path.is_file():
+                    raise ValueError(f"{self.path}: no identity store here")
+                self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                                          isolation_level=None, timeout=30.0)
+                self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+                self.db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect on a new file: purges give space back
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise ValueError(f"{self.path}: not a usable identity store ({exc})") from None
         version = self.get_meta("schema_version")
+        if version is None and read_only:
+            raise ValueError(f"{self.path}: not a usable identity store (no schema version)")
         if version is None:
             self.set_meta("schema_version", SCHEMA_VERSION)
         elif version != SCHEMA_VERSION:
@@ -239,7 +250,19 @@ class SqliteStore(Store):
                                          " AND written < ?", (now - self.embedding_ttl_s,)).rowcount
             if self.crop_ttl_s is not None:
                 dropped_crops = db.execute("DELETE FROM crops WHERE written < ?", (now - self.crop_ttl_s,)).rowcount
+        if dropped_emb or dropped_crops:
+            self.reclaim()
         return dropped_emb, dropped_crops
+
+    def reclaim(self) -> None:
+        """Give freed pages back to the file system (a deleted crop must not just become free space in the file)."""
+        if self.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:
+            self.db.executescript("PRAGMA incremental_vacuum;")  # execute() would step it once: one page
+        else:  # a store made before auto_vacuum: a full VACUUM once most of it is free
+            free, total = (self.db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("freelist_count", "page_count"))
+            if free * 4 > total:
+                self.db.execute("VACUUM")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def close(self) -> None:
         self.db.close()

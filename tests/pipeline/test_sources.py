@@ -9,7 +9,7 @@ import numpy as np
 from streid.media import read_frames
 from streid.pipeline.config import CameraConfig
 from streid.pipeline.scene import SceneFiles
-from streid.pipeline.sources import CameraSource, SourceEvent, describe
+from streid.pipeline.sources import CameraSource, SourceEvent, describe, source_properties
 
 
 def drain(src: CameraSource, timeout_s: float = 30.0) -> list:
@@ -61,13 +61,15 @@ def test_live_queue_is_bounded_and_stale_frames_are_dropped_and_counted() -> Non
 def test_describe_uses_software_elements_without_jetson_ones() -> None:
     rtsp = CameraConfig(name="r", kind="rtsp", uri="rtsp://127.0.0.1:1/x", protocols="udp", latency_ms=50)
     desc = describe(rtsp, 640, 360, live=True, hardware=True)
-    assert "rtspsrc location=rtsp://127.0.0.1:1/x protocols=udp latency=50" in desc
-    assert "nvvidconv" not in desc and "drop=true max-buffers=1" in desc
+    assert "rtspsrc name=src protocols=udp latency=50" in desc and "127.0.0.1" not in desc  # a property, not text
+    assert source_properties(rtsp) == {"location": "rtsp://127.0.0.1:1/x"}
+    assert "nvvidconv" not in desc and "drop=false" in desc
     assert "width=640,height=360" in desc
-    usb = describe(CameraConfig(name="u", kind="usb", device="/dev/video3"), 0, 0, live=True, hardware=False)
-    assert usb.startswith("v4l2src device=/dev/video3")
+    usb_cam = CameraConfig(name="u", kind="usb", device="/dev/video3")
+    assert describe(usb_cam, 0, 0, live=True, hardware=False).startswith("v4l2src name=src")
+    assert source_properties(usb_cam) == {"device": "/dev/video3"}
     csi = describe(CameraConfig(name="c", kind="csi", sensor_id=1), 1280, 720, live=True, hardware=True)
-    assert "nvarguscamerasrc sensor-id=1" in csi and "nvvidconv" in csi
+    assert "nvarguscamerasrc name=src" in csi and "nvvidconv" in csi
 
 
 def test_undecodable_file_is_reported_with_the_gstreamer_reason(tmp_path) -> None:
