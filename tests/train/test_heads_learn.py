@@ -15,7 +15,6 @@ import pytest
 
 from streid.config import load_config
 from streid.train.run import train_from_config
-from streid.train.synth.build import synthesize
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 20
@@ -28,14 +27,6 @@ XENT = {
     "nl3d": ("xent",),
     "stt_gt": ("spa_xent", "spa_part_xent", "tem_xent", "global_xent"),
 }
-
-
-@pytest.fixture(scope="module")
-def tiny_reid(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cfg = load_config(REPO / "configs" / "synth" / "tiny.yaml", ["synth.reid.height=64", "synth.reid.width=32"])
-    out = tmp_path_factory.mktemp("world")
-    synthesize(cfg.synth, 5, out, parts=["reid"])
-    return out / "reid"
 
 
 @pytest.mark.parametrize("model", sorted(XENT))
