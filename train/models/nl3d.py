@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from streid.config import ConfigError
 from streid.train.models.config import NL3DConfig, check_local_weights, paper_nonlocal_placement
+from streid.train.models.identity_head import IdentityHead
 from streid.train.models.nonlocal_block import NonLocalBlock3d
 from streid.train.models.resnet3d import ResNet3d, inflate_state_dict
 
@@ -65,14 +66,12 @@ class NL3D(nn.Module):
         nn.init.kaiming_normal_(self.bottleneck[0].weight, a=0.1, mode="fan_out")
         nn.init.zeros_(self.bottleneck[0].bias)
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(embedding_dim, num_classes)  # replaced (same shape) by reset_classifier
+        self.classifier = IdentityHead(embedding_dim, num_classes)  # replaced (same shape) by reset_classifier
         self.reset_classifier(num_classes)
 
     def reset_classifier(self, num_classes: int) -> None:
-        """New identity head (transfer to another set of identities); small init as in re-id practice."""
-        self.classifier = nn.Linear(self.embedding_dim, num_classes).to(self.bottleneck[0].weight.device)
-        nn.init.normal_(self.classifier.weight, std=0.001)
-        nn.init.zeros_(self.classifier.bias)
+        """New identity head (transfer to another set of identities): batch-standardised input, small init."""
+        self.classifier = IdentityHead(self.embedding_dim, num_classes).to(self.bottleneck[0].weight.device)
 
     def pooled_features(self, clips: Tensor) -> Tensor:
         """(B, L, 3, H, W) -> (B, C): backbone with non-local blocks, then mean over time and space."""

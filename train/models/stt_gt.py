@@ -30,6 +30,7 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from streid.config import ConfigError
 from streid.train.models.config import RESNET_UNITS, STTGTConfig
+from streid.train.models.identity_head import IdentityHead
 
 STRIDE = 16
 """Spatial stride of the CNN: conv1 (2) x maxpool (2) x layer2 (2) x layer3 (2)."""
@@ -218,14 +219,11 @@ class STTGT(nn.Module):
                 nn.init.zeros_(module.bias)
 
     def reset_classifier(self, num_classes: int) -> None:
-        """New identity heads (transfer to another set of identities); small init as in re-id practice."""
+        """New identity heads (transfer to another set of identities): batch-standardised input, small init."""
         device = self.patch_embed.weight.device
 
-        def head(dim: int) -> nn.Linear:
-            layer = nn.Linear(dim, num_classes).to(device)
-            nn.init.normal_(layer.weight, std=0.001)
-            nn.init.zeros_(layer.bias)
-            return layer
+        def head(dim: int) -> IdentityHead:
+            return IdentityHead(dim, num_classes).to(device)
 
         self.num_classes = num_classes
         self.classifier = head(self.embedding_dim)
