@@ -65,11 +65,13 @@ def _pairs(items: list[str], what: str) -> dict[str, Path]:
 
 
 def build_job(videos: dict[str, Path], out: Path, config: Path | None, site: Path | None, overrides: list[str],
-              embedder: Path | None, detector: Path | None, gt_dets: Path | None, gt: Path | None) -> ReidJob:
+              embedder: Path | None, detector: Path | None, gt_dets: Path | None, gt: Path | None,
+              gt_dialect: str = "auto") -> ReidJob:
     """A ReidJob from the command line: config (pipeline + identity), site file, then the explicit options."""
     from streid.config import ConfigError, apply_overrides, deep_merge, load_raw, validate
     from streid.defaults import default_detector
     from streid.pipeline.identity.job import ReidJob, find_mot_files, site_from_synth
+    from streid.pipeline.motgt import DIALECTS
 
     data: dict = load_raw(config)[0] if config else {}
     if site is not None and site.suffix == ".json":  # a synthetic world's site.json
@@ -101,7 +103,10 @@ def build_job(videos: dict[str, Path], out: Path, config: Path | None, site: Pat
     # no model named anywhere, or 'default': the built-in one (FileNotFoundError says how to make it)
     path = resolve_embedder(pipe.embedder.path or "default")
     pipe = pipe.model_copy(update={"embedder": pipe.embedder.model_copy(update={"path": path})})
-    return ReidJob(videos, out, pipe, cfg.identity, det_files, find_mot_files(gt, cams, "--gt") if gt else None)
+    if gt_dialect not in DIALECTS:
+        raise typer.BadParameter(f"one of {', '.join(DIALECTS)}", param_hint="--gt-dialect")
+    return ReidJob(videos, out, pipe, cfg.identity, det_files, find_mot_files(gt, cams, "--gt") if gt else None,
+                   gt_dialect)
 
 
 def reid_command(
@@ -117,6 +122,9 @@ def reid_command(
                                                                    "of a detector")] = None,
     gt: Annotated[Path | None, typer.Option("--gt", help="ground truth with global ids (DIR/CAM.txt) -> eval.json")]
     = None,
+    gt_dialect: Annotated[str, typer.Option("--gt-dialect", help="MOTChallenge rules of --gt: auto (MOT15 when "
+                                                                 "there is no class column, else MOT17), MOT15, "
+                                                                 "MOT16, MOT17 or MOT20")] = "auto",
     overrides: Annotated[list[str] | None, typer.Option("--set", help="override a config key (repeatable)")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="restart a folder made with other inputs")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show a frame counter")] = True,
@@ -129,7 +137,8 @@ def reid_command(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        job = build_job(_pairs(video, "--video"), out, config, site, overrides or [], embedder, detector, gt_dets, gt)
+        job = build_job(_pairs(video, "--video"), out, config, site, overrides or [], embedder, detector, gt_dets, gt,
+                        gt_dialect)
         result = run_reid_job(job, progress=progress, overwrite=overwrite)
     except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
