@@ -16,11 +16,15 @@ def search_command(store_dir: Path, query: list[str], top: int, embedder: Path |
     from rich.console import Console
     from rich.table import Table
 
-    from streid.pipeline.identity.search import image_query, rank, tracklet_query
+    from streid.pipeline.identity.search import image_query, looks_like_file, rank, tracklet_query
     from streid.pipeline.identity.store import STORE_FILE, SqliteStore
 
     if not (store_dir / STORE_FILE).is_file():
         typer.echo(f"error: {store_dir}: no {STORE_FILE} here", err=True)
+        return 2
+    missing = [q for q in query if looks_like_file(q) and not Path(q).is_file()]
+    if missing:
+        typer.echo(f"error: file not found: {', '.join(missing)}", err=True)
         return 2
     store = SqliteStore(store_dir)
     try:
@@ -37,6 +41,7 @@ def search_command(store_dir: Path, query: list[str], top: int, embedder: Path |
             typer.echo("error: give one tracklet (row id or camera:track_id) or image files", err=True)
             return 2
         hits = rank(store, emb, top=top, exclude=exclude)
+        where = {t.id: f"{t.id} ({t.camera}:{t.track_id})" for t in store.tracklets(with_embeddings=False)}
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2
@@ -49,6 +54,9 @@ def search_command(store_dir: Path, query: list[str], top: int, embedder: Path |
         cams = ", ".join(f"{c} {a:.1f}-{b:.1f}" for c, (a, b) in sorted(h.cameras.items()))
         table.add_row(str(i), str(h.global_id), f"{h.distance:.3f}", str(h.tracklets), cams)
     Console().print(table)
+    if hits:  # row ids are sparse: say which ones a next --query can use
+        closest = ", ".join(where.get(h.best_tracklet, str(h.best_tracklet)) for h in hits)
+        typer.echo(f"closest tracklet of each identity (--query ROW or CAMERA:TRACK_ID): {closest}")
     return 0
 
 

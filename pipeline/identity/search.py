@@ -15,6 +15,8 @@ import numpy as np
 from streid.pipeline.identity.records import normalise
 from streid.pipeline.identity.store import SqliteStore, StoredTracklet
 
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
 
 @dataclass
 class Hit:
@@ -66,10 +68,24 @@ def tracklet_query(store: SqliteStore, spec: str) -> tuple[np.ndarray, int]:
     else:
         match = [t for t in rows if str(t.id) == spec]
     if not match:
-        raise ValueError(f"{store.path}: no tracklet {spec!r} (give a row id or camera:track_id)")
+        raise ValueError(f"{store.path}: no tracklet {spec!r}; give a row id or camera:track_id: "
+                         f"{known_tracklets(rows)}")
     if match[0].embedding is None:
         raise ValueError(f"{store.path}: tracklet {spec!r} has no embedding (expired by retention)")
     return match[0].embedding[None], match[0].id
+
+
+def known_tracklets(rows: list[StoredTracklet], limit: int = 8) -> str:
+    """The ids a tracklet query can use (row ids are sparse), as ``row (camera:track_id)``, a few of them."""
+    if not rows:
+        return "the store holds no tracklet"
+    shown = ", ".join(f"{t.id} ({t.camera}:{t.track_id})" for t in rows[:limit])
+    return shown + (f", ... ({len(rows)} in all)" if len(rows) > limit else "")
+
+
+def looks_like_file(query: str) -> bool:
+    """A query meant as an image path (suffix or folder in it), not a tracklet id."""
+    return Path(query).suffix.lower() in IMAGE_SUFFIXES or "/" in query or "\\" in query
 
 
 def image_query(store: SqliteStore, images: list[Path], embedder_path: Path | None = None,
