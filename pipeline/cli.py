@@ -17,7 +17,7 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
                     log_level: str = "INFO") -> int:
     """Run the ``pipeline:`` section of a config; returns the process exit code (0, or 130 on a signal)."""
     from streid.pipeline.metrics import format_summary
-    from streid.pipeline.runner import run_pipeline
+    from streid.pipeline.runner import Runner
 
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -32,6 +32,10 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
     cfg.sections["pipeline"] = cfg.pipeline.model_copy(
         update={"embedder": cfg.pipeline.embedder.model_copy(update={"path": embedder_path})}
     )
+    try:  # detector, embedder and cameras first: a config error must not leave a store (or anything) behind
+        runner = Runner(cfg.pipeline, progress=progress)
+    except FileNotFoundError as exc:  # detector weights, MOT det files, embedder artifact named by the config
+        raise ConfigError(config, "pipeline", str(exc)) from None
     identity = None
     if cfg.identity.enabled and cfg.pipeline.embedder.path:  # global ids need embeddings
         from streid.pipeline.identity.stage import stage_from_config
@@ -41,10 +45,9 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
                                          live=cfg.pipeline.mode == "live")
         except ValueError as exc:  # a store filled by another embedder, or not a store
             raise ConfigError(config, "pipeline.output.dir", str(exc)) from None
+    runner.identity = identity
     try:
-        result = run_pipeline(cfg.pipeline, progress=progress, identity=identity)
-    except FileNotFoundError as exc:  # detector weights, MOT det files, embedder artifact named by the config
-        raise ConfigError(config, "pipeline", str(exc)) from None
+        result = runner.run()
     finally:
         if identity is not None:
             identity.close()

@@ -345,21 +345,21 @@ def replay(job: ReidJob, paths: JobPaths, store: Any,
 
 
 def _tracks_per_frame(path: Path) -> dict[int, list[int]]:
-    """0-based frame -> local track ids in view, from the runner's MOT rows (id = track + 1)."""
+    """0-based frame -> local track ids in view, from the runner's MOT rows (id = track id)."""
     table: dict[int, list[int]] = {}
     for line in path.read_text().splitlines():
         cols = line.split(",", 2)
-        table.setdefault(int(cols[0]) - 1, []).append(int(cols[1]) - 1)
+        table.setdefault(int(cols[0]) - 1, []).append(int(cols[1]))
     return table
 
 
 def _write_tracks(local: Path, dest: Path, cam: str, ids: dict[Key, int]) -> None:
-    """Local MOT rows (id = track + 1) rewritten with global ids; tracks that never got one are left out."""
+    """Local MOT rows (id = track id) rewritten with global ids; tracks that never got one are left out."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     lines = []
     for line in local.read_text().splitlines():
         cols = line.split(",")
-        gid = ids.get((cam, int(cols[1]) - 1))
+        gid = ids.get((cam, int(cols[1])))
         if gid is not None:
             lines.append(",".join([cols[0], str(gid), *cols[2:]]))
     part = dest.with_name(dest.name + ".part")

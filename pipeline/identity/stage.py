@@ -142,6 +142,6 @@ def stage_from_config(cfg: IdentityConfig, out_dir: str | Path, embedder: str | 
     from streid.pipeline.identity.build import resume_matcher, store_from_config
 
     store = store_from_config(cfg, out_dir, embedder)
-    offsets = {cam: tid + 1 for cam, tid in store.max_track_ids().items()}
+    offsets = dict(store.max_track_ids())  # ids count from 1: the next run's first track is max + 1
     return IdentityStage(store, lambda dim: resume_matcher(cfg, store, dim), track_offsets=offsets,
                          clock="wall" if live else "video")
