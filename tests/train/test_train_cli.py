@@ -5,23 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from streid.cli import app
-from streid.config import load_config
-from streid.train.synth.build import synthesize
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = REPO / "configs" / "train" / "nl3d_synthetic_small.yaml"
-
-
-@pytest.fixture(scope="module")
-def tiny_reid(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cfg = load_config(REPO / "configs" / "synth" / "tiny.yaml", ["synth.reid.height=64", "synth.reid.width=32"])
-    out = tmp_path_factory.mktemp("world")
-    synthesize(cfg.synth, 5, out, parts=["reid"])
-    return out / "reid"
 
 
 def _sets(root: Path, out: Path, epochs: int) -> list[str]:
@@ -45,7 +34,7 @@ def test_train_eval_resume(tiny_reid: Path, tmp_path: Path) -> None:
 
     # A second run into the same folder must not clobber it; --resume continues to the new epoch count.
     res = runner.invoke(app, ["train", "--config", str(SMALL), "--no-progress", *_sets(tiny_reid, run, 2)])
-    assert res.exit_code == 1 and "--resume" in res.output
+    assert res.exit_code == 2 and "--resume" in res.output
     res = runner.invoke(
         app, ["train", "--config", str(SMALL), "--no-progress", "--resume", *_sets(tiny_reid, run, 2)]
     )
