@@ -26,6 +26,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 
 
+
+def _pct(value: float | None) -> str:
+    return "  n/a" if value is None else f"{100 * value:5.1f}"
+
 def render(out: Path, cameras: int, duration: float, seed: int) -> Path:
     from streid.config import load_config
     from streid.train.synth.build import synthesize
@@ -70,7 +74,7 @@ def show(name: str, r: dict[str, Any]) -> None:
     for ids in ("offline", "online"):
         s = r[ids]
         print(f"  {ids:7s} multi-camera IDF1 {100 * s['idf1']:5.1f}  IDP {100 * s['idp']:5.1f}  IDR "
-              f"{100 * s['idr']:5.1f}  links P {100 * s['link_precision']:5.1f} R {100 * s['link_recall']:5.1f}")
+              f"{100 * s['idr']:5.1f}  links P {_pct(s['link_precision'])} R {_pct(s['link_recall'])}")
     for cam, s in r["per_camera"].items():
         tr = s.get("tracker", {})
         tracker = (f"  tracker HOTA {100 * tr['HOTA']:5.1f} IDF1 {100 * tr['IDF1']:5.1f} MOTA {100 * tr['MOTA']:5.1f}"

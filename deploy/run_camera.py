@@ -9,11 +9,33 @@ flushed, files closed).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
-from streid.config import ConfigError
-from streid.errors import classify
-from streid.pipeline.cli import run_from_config
+
+def _streid_python() -> None:
+    """Run as ``deploy/run_camera.py`` the shebang picks the system python; the checkout's ``.venv`` (made by
+    ``scripts/install.sh``, or ``$STREID_VENV``) has streid: re-run under it, or say how to install."""
+    try:
+        import streid  # noqa: F401
+        return
+    except ModuleNotFoundError:
+        pass
+    venv = Path(os.environ.get("STREID_VENV") or Path(__file__).resolve().parents[1] / ".venv")
+    python = venv / "bin" / "python"
+    if python.is_file() and Path(sys.prefix).resolve() != venv.resolve() and not os.environ.get("STREID_REEXEC"):
+        os.environ["STREID_REEXEC"] = "1"
+        os.execv(str(python), [str(python), str(Path(__file__).resolve()), *sys.argv[1:]])
+    sys.exit(f"run_camera.py: streid is not installed for {sys.executable} and {python} does not exist; "
+             "run `bash scripts/install.sh` in the checkout first")
+
+
+_streid_python()
+
+from streid.config import ConfigError  # noqa: E402
+from streid.errors import classify  # noqa: E402
+from streid.pipeline.cli import run_from_config  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
                     log_level: str = "INFO") -> int:
     """Run the ``pipeline:`` section of a config; returns the process exit code (0, or 130 on a signal)."""
     from streid.pipeline.metrics import format_summary
-    from streid.pipeline.runner import run_pipeline
+    from streid.pipeline.runner import Runner
 
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -46,6 +46,10 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
         "detector": cfg.pipeline.detector.model_copy(update={"weights": detector_weights}),
     })
     warn_synthetic_models(cfg.pipeline)
+    try:  # detector, embedder and cameras first: a config error must not leave a store (or anything) behind
+        runner = Runner(cfg.pipeline, progress=progress)
+    except FileNotFoundError as exc:  # detector weights, MOT det files, embedder artifact named by the config
+        raise ConfigError(config, "pipeline", str(exc)) from None
     with output_lock(cfg.pipeline.output.dir, cfg.pipeline.output.private):  # a second run here is refused
         identity = None
         if cfg.identity.enabled and cfg.pipeline.embedder.path:  # global ids need embeddings
@@ -56,10 +60,9 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
                                              live=cfg.pipeline.mode == "live")
             except ValueError as exc:  # a store filled by another embedder, or not a store
                 raise ConfigError(config, "pipeline.output.dir", str(exc)) from None
+        runner.identity = identity
         try:
-            result = run_pipeline(cfg.pipeline, progress=progress, identity=identity)
-        except FileNotFoundError as exc:  # detector weights, MOT det files, embedder artifact named by the config
-            raise ConfigError(config, "pipeline", str(exc)) from None
+            result = runner.run()
         finally:
             if identity is not None:
                 identity.close()

@@ -1,4 +1,4 @@
-"""Per-camera tracks in MOTChallenge format (``frame,id,x,y,w,h,conf,-1,-1,-1``, frame 1-based).
+"""Per-camera tracks in MOTChallenge format (``frame,id,x,y,w,h,conf,-1,-1,-1``, frame 1-based, id = track id).
 
 Written so that tracking can be scored against ground truth (HOTA, IDF1, MOTA with ``trackers.eval``).
 Rows go to ``PATH.part``; :meth:`MotWriter.close` renames it, so a killed run leaves no half file.
@@ -23,7 +23,7 @@ class MotWriter:
         if dets.tracker_id is None:
             raise ValueError("MOT rows need tracked detections (tracker_id)")
         for (x1, y1, x2, y2), conf, tid in zip(dets.xyxy, dets.confidence, dets.tracker_id, strict=True):
-            self._fh.write(f"{frame_index + 1},{int(tid) + 1},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},"
+            self._fh.write(f"{frame_index + 1},{int(tid)},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},"
                            f"{conf:.4f},-1,-1,-1\n")
 
     def close(self) -> Path:

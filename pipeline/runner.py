@@ -24,6 +24,7 @@ from streid.pipeline.config import PipelineSection
 from streid.pipeline.detector import Detector, MOTDetFileDetector, YoloDetector
 from streid.pipeline.embedding import EmbedBatcher, Embedder
 from streid.pipeline.events import EventWriter, source_event, tracklet_event
+from streid.pipeline.funnel import Funnel
 from streid.pipeline.metrics import Metrics, PrometheusExporter, format_summary
 from streid.pipeline.motfile import MotWriter
 from streid.pipeline.sources import CameraSource, SourceEvent
@@ -118,19 +119,21 @@ class Runner:
         self.progress = progress
         self.identity = identity  # global ids online; whoever built it closes it
         self.out = Path(cfg.output.dir)
-        self.out.mkdir(parents=True, exist_ok=True)
         self.detector = detector if detector is not None else build_detector(cfg)
         warmup = getattr(self.detector, "warmup", None)
         if warmup is not None:
             warmup()  # so the first frames' latency (and the metrics) do not carry the model's set-up
         self.embedder = embedder if embedder is not None else load_configured_embedder(cfg)
+        self.out.mkdir(parents=True, exist_ok=True)  # only once the models named by the config are there
         t = cfg.tracklets
         seq_len, crop_h, crop_w = t.seq_len, t.crop_height, t.crop_width
         if self.embedder is not None:  # the artifact's metadata decides the clip shape
             meta = self.embedder.meta
             seq_len, crop_h, crop_w = int(meta["seq_len"]), int(meta["height"]), int(meta["width"])
-        gate = GateParams(t.min_height, t.min_width, t.min_aspect, t.max_aspect, t.min_conf, t.edge_margin,
-                          t.max_overlap)
+        gate = self.gate = GateParams(t.min_height, t.min_width, t.min_aspect, t.max_aspect, t.min_conf,
+                                      t.edge_margin, t.max_overlap)
+        self.seq_len = seq_len
+        self.funnels = {c.name: Funnel() for c in cfg.cameras}
         self.buffers = {c.name: TrackletBuffer(c.name, seq_len, crop_h, crop_w, gate, t.max_crops, t.update_every,
                                                t.lost_frames, t.min_gap, t.crop_mode) for c in cfg.cameras}
         self.trackers = CameraTrackers(cfg.tracker.name, cfg.tracker.frame_rate, cfg.tracker.lost_track_buffer,
@@ -242,7 +245,11 @@ class Runner:
             if self.identity is not None and tracked.tracker_id is not None:
                 self.identity.seen(frame.camera, tracked.tracker_id.tolist(), frame.pts)
             with self.metrics.stage("tracklets"):
-                self.batcher.add(self.buffers[frame.camera].update(frame, tracked))
+                new = self.buffers[frame.camera].update(frame, tracked)
+                self.batcher.add(new)
+                funnel = self.funnels[frame.camera]
+                funnel.see(dets, tracked, frame.image.shape[1], frame.image.shape[0], self.gate)
+                funnel.tracklets += len(new)
             if self.mot:
                 self.mot[frame.camera].write(frame.index, tracked)
             if self.cfg.output.video:
@@ -291,8 +298,13 @@ class Runner:
         """Stop cameras, end every live track, embed what is pending, finalise videos and metrics."""
         for src in self.sources:
             src.close()
-        for buf in self.buffers.values():
-            self.batcher.add(buf.flush())
+        for camera, buf in self.buffers.items():
+            flushed = buf.flush()
+            self.funnels[camera].tracklets += len(flushed)
+            self.batcher.add(flushed)
+            hint = self.funnels[camera].explain(camera, self.gate, self.seq_len)
+            if hint:
+                log.warning("%s", hint)
         pending = list(self.batcher.pending)
         try:
             ready = self.batcher.poll(force=True)

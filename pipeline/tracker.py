@@ -18,7 +18,10 @@ def tracker_factories() -> dict[str, Callable[..., Any]]:
 
 
 class CameraTrackers:
-    """``update(camera, detections)`` -> detections with ``tracker_id``; a new camera gets a fresh tracker."""
+    """``update(camera, detections)`` -> detections with ``tracker_id``; a new camera gets a fresh tracker.
+
+    Track ids start at 1 (MOTChallenge numbering), so MOT files, events, the store and video labels show one number.
+    """
 
     def __init__(self, name: str = "bytetrack", frame_rate: float = 30.0, lost_track_buffer: int = 30,
                  params: dict[str, Any] | None = None) -> None:
@@ -32,7 +35,7 @@ class CameraTrackers:
         except TypeError as exc:
             raise ValueError(f"tracker.params: {name} does not take these settings ({exc})") from None
         self.trackers: dict[str, Any] = {}
-        self.next_id: dict[str, int] = {}  # ids stay unique per camera across resets (reconnects)
+        self.last_id: dict[str, int] = {}  # ids stay unique per camera across resets (reconnects)
         self.offset: dict[str, int] = {}
 
     def update(self, camera: str, detections: Detections, timestamp: float | None = None) -> Detections:
@@ -44,9 +47,9 @@ class CameraTrackers:
         if out.tracker_id is None:
             out.tracker_id = np.full(len(out), -1, np.int64)
         out = out.select(out.tracker_id >= 0)  # -1 = not (yet) a confirmed track
-        out.tracker_id = out.tracker_id + self.offset.get(camera, 0)
+        out.tracker_id = out.tracker_id + 1 + self.offset.get(camera, 0)  # the trackers count from 0
         if len(out):
-            self.next_id[camera] = max(self.next_id.get(camera, 0), int(out.tracker_id.max()) + 1)
+            self.last_id[camera] = max(self.last_id.get(camera, 0), int(out.tracker_id.max()))
         return out
 
     def set_params(self, params: dict[str, float]) -> None:
@@ -60,4 +63,4 @@ class CameraTrackers:
         """Forget one camera's tracks (after a reconnect) or every camera's."""
         for cam in list(self.trackers) if camera is None else [camera]:
             self.trackers.pop(cam, None)
-            self.offset[cam] = self.next_id.get(cam, 0)
+            self.offset[cam] = self.last_id.get(cam, 0)

@@ -45,19 +45,22 @@ def max_ioa(xyxy: np.ndarray) -> np.ndarray:
     return ioa.max(axis=1).astype(np.float32)
 
 
-def quality_mask(dets: Detections, width: int, height: int, gate: GateParams) -> np.ndarray:
-    """Boolean (N,): which boxes are good enough to be a re-id crop."""
+def gate_failures(dets: Detections, width: int, height: int, gate: GateParams) -> dict[str, np.ndarray]:
+    """Per gate criterion (a GateParams field), boolean (N,): which boxes fail it."""
     b = dets.xyxy
     w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
     aspect = w / np.clip(h, 1e-6, None)
     m = gate.edge_margin
     inside = (b[:, 0] >= m) & (b[:, 1] >= m) & (b[:, 2] <= width - m) & (b[:, 3] <= height - m)
-    return (
-        (h >= gate.min_height) & (w >= gate.min_width)
-        & (aspect >= gate.min_aspect) & (aspect <= gate.max_aspect)
-        & (dets.confidence >= gate.min_conf) & inside
-        & (max_ioa(b) <= gate.max_overlap)
-    )
+    return {"min_height": h < gate.min_height, "min_width": w < gate.min_width, "min_aspect": aspect < gate.min_aspect,
+            "max_aspect": aspect > gate.max_aspect, "min_conf": dets.confidence < gate.min_conf,
+            "edge_margin": ~inside, "max_overlap": max_ioa(b) > gate.max_overlap}
+
+
+def quality_mask(dets: Detections, width: int, height: int, gate: GateParams) -> np.ndarray:
+    """Boolean (N,): which boxes are good enough to be a re-id crop."""
+    return ~np.any(list(gate_failures(dets, width, height, gate).values()), axis=0) if len(dets) \
+        else np.zeros(0, bool)
 
 
 def spread_indices(n: int, k: int) -> np.ndarray:

@@ -39,12 +39,16 @@ def gst() -> Any:
 
 
 def h264_encoder(bitrate_kbps: int = 2000) -> str:
-    """The best software H.264 encoder present, as a pipeline fragment."""
+    """The best software H.264 encoder present, as a pipeline fragment.
+
+    One encoder thread: with several, x264's sliced threads share the bitrate control in whatever order they
+    finish, so the same frames gave other pixels from run to run (``--seed`` must repeat the decoded video).
+    """
     Gst = gst()
     if Gst.ElementFactory.find("x264enc"):
-        return f"x264enc tune=zerolatency speed-preset=ultrafast bitrate={bitrate_kbps} key-int-max=30"
+        return f"x264enc tune=zerolatency speed-preset=ultrafast bitrate={bitrate_kbps} key-int-max=30 threads=1"
     if Gst.ElementFactory.find("openh264enc"):
-        return f"openh264enc bitrate={bitrate_kbps * 1000}"
+        return f"openh264enc bitrate={bitrate_kbps * 1000} multi-thread=1"
     raise RuntimeError("no H.264 encoder: install gstreamer1.0-plugins-ugly (x264enc) or -bad (openh264enc)")
 
 

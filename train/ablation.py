@@ -127,6 +127,12 @@ def run_ablation(
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
         raise KeyError(f"unknown variant(s) {unknown} (choices: {', '.join(VARIANTS)})")
+    base = load_config(config, overrides or [])
+    model = getattr(base, "model", None)
+    if model is None or model.name != "stt_gt":
+        name = "no model section" if model is None else f"model.name: {model.name}"
+        raise ValueError(f"{config}: ablation needs an STT+GT config (model.name: stt_gt), this one has {name}; "
+                         "e.g. --config configs/train/stt_gt_synthetic_small.yaml")
     results: list[dict[str, Any]] = []
     for name in names:
         run_dir = out / name

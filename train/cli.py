@@ -24,17 +24,25 @@ Overrides = Annotated[
 @train_app.callback()
 def train_cmd(
     ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option("--config", help="training config (YAML)")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="training config (YAML); with --resume, default: "
+                                                                 "the run folder's config.yaml")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="run folder (default: train.out)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue the run in --out from its last.pt")] = False,
     overrides: Overrides = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
-    """Train, evaluate every train.eval_every epochs, keep best.pt and last.pt, plot curves.png."""
+    """Train, evaluate every train.eval_every epochs, keep best.pt and last.pt, plot curves.png.
+
+    Exit codes: 0 done, 2 bad input (one line naming the file or key), 130 stopped by Ctrl-C/SIGTERM (last.pt
+    holds the last finished epoch; --resume continues from it).
+    """
     if ctx.invoked_subcommand is not None:
         return
+    if config is None and resume and out is not None and (out / "config.yaml").is_file():
+        config = out / "config.yaml"  # the resolved config the run wrote
     if config is None:
-        typer.echo(ctx.get_help())
+        hint = f"{out}/config.yaml not found; " if resume and out is not None else ""
+        typer.echo(f"train: {hint}--config FILE is required (see `streid train --help`)", err=True)
         raise typer.Exit(2)
     from streid.config import load_config
     from streid.train.checkpoint import CheckpointError
@@ -43,11 +51,28 @@ def train_cmd(
 
     cfg = load_config(config, overrides or [])
     try:
-        run_dir = train_from_config(cfg, out, resume=resume, progress=progress)
-    except (FileExistsError, FileNotFoundError, CheckpointError, DatasetError) as exc:
+        outcome = train_from_config(cfg, out, resume=resume, progress=progress)
+    except DatasetError as exc:
+        typer.echo(f"train: {exc}{_data_hint(config, cfg)}", err=True)
+        raise typer.Exit(2) from None
+    except (FileExistsError, FileNotFoundError, CheckpointError) as exc:
         typer.echo(f"train: {exc}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"run folder: {run_dir} (best.pt, last.pt, metrics.jsonl, curves.png)")
+        raise typer.Exit(2) from None
+    if outcome.interrupted:
+        typer.echo(f"train: stopped by a signal; {outcome.run_dir}/last.pt holds epoch {outcome.epoch} (the last "
+                   f"finished one). Continue with: streid train --out {outcome.run_dir} --resume", err=True)
+        raise typer.Exit(130)
+    typer.echo(f"run folder: {outcome.run_dir} ({', '.join(outcome.outputs)})")
+
+
+def _data_hint(config: Path, cfg: object) -> str:
+    """'; make it with: ...' when the data root is missing (the config's own comment says how)."""
+    from streid.train.data.hint import missing_data_hint
+
+    data = getattr(cfg, "data", None)
+    if data is None or Path(data.root).is_dir():
+        return ""
+    return "; " + missing_data_hint(config, data.format, data.root)
 
 
 def eval_cmd(
@@ -113,7 +138,13 @@ def ablation_cmd(
     names = [v.strip() for v in variants.split(",") if v.strip()] if variants else None
     try:
         run_ablation(config, out, pretrained, minutes, names, overrides or [], progress=progress)
-    except (FileNotFoundError, KeyError, ValueError) as exc:
+    except KeyError as exc:
+        typer.echo(f"ablation: {exc.args[0]}", err=True)
+        raise typer.Exit(2) from None
+    except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"ablation: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt as exc:
+        typer.echo(f"ablation: {exc}", err=True)
+        raise typer.Exit(130) from None
     typer.echo((out / "ablation.md").read_text(encoding="utf-8"))

@@ -3,7 +3,8 @@
 Models return a dict of outputs in train mode and a criterion turns it into named losses, so the
 loop knows nothing model-specific. The run folder holds ``last.pt`` (everything needed to resume
 exactly at an epoch boundary), ``best.pt`` (best evaluation so far), ``metrics.jsonl`` and, at
-the end, ``curves.png``.
+the end, ``curves.png``. A stop (SIGINT/SIGTERM) inside an epoch keeps ``last.pt`` of the last epoch
+boundary: resuming runs that epoch again from its start, so the final weights equal an uninterrupted run's.
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ class Trainer:
         self.state = RunState()
         self.ddp_model: nn.Module = dist.wrap(self.model, self.device)
         self.rank0 = dist.rank() == 0
+        self.interrupted = False  # fit() ended by a signal: last.pt holds the last epoch boundary
+        self.curves: Path | None = None  # curves.png, once written
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -162,7 +165,20 @@ class Trainer:
         self.scaler.load_state_dict(ckpt["scaler"])
         set_rng_state(ckpt["rng"])
         self.state = RunState(**ckpt["state"])
+        self._trim_metrics()
         self.log(f"resumed from {path} at epoch {self.state.epoch} (step {self.state.step})")
+
+    def _trim_metrics(self) -> None:
+        """Drop rows logged after the checkpoint (the stopped epoch's steps): the resumed run logs them again."""
+        path = self.out / "metrics.jsonl"
+        if not self.rank0 or not path.is_file():
+            return
+        lines = [x for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+        keep = [x for x in lines if int(json.loads(x).get("step", 0)) <= self.state.step]
+        if len(keep) != len(lines):
+            tmp = path.with_name(path.name + ".part")
+            tmp.write_text("".join(x + "\n" for x in keep), encoding="utf-8")
+            tmp.replace(path)
 
     def init_from(self, path: str, skip_heads: bool) -> None:
         """Transfer: every weight of another checkpoint but its classifier heads."""
@@ -214,6 +230,9 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         epochs = self.tcfg.epochs
+        self.interrupted = False
+        if not (self.out / "last.pt").exists():
+            self.save("last.pt")  # the epoch-0 boundary, so a stop inside the first epoch can resume too
         with _StopFlag() as stop:
             while self.state.epoch < epochs:
                 epoch = self.state.epoch
@@ -244,11 +263,12 @@ class Trainer:
                         break
                 bar.close()
                 if stop.requested:
-                    # Mid-epoch stop: the epoch is re-run from its start on resume (its sampler
-                    # order is a function of the epoch), so weights of the partial epoch are kept
-                    # but the epoch counter is not advanced.
-                    self.save("last.pt")
-                    self.log(f"stopped by signal during epoch {epoch + 1}; resume with --resume")
+                    # Mid-epoch stop: last.pt stays at the end of the previous epoch (weights, optimiser,
+                    # RNG). Saving the partial epoch's weights and re-running the epoch on resume would
+                    # take its steps twice; resuming from the boundary makes the final weights exact.
+                    self.interrupted = True
+                    self.log(f"stopped by a signal during epoch {epoch + 1}: last.pt holds the end of epoch {epoch}; "
+                             f"--resume runs epoch {epoch + 1} again from its start")
                     return self.state
                 elapsed = time.monotonic() - t0
                 self.scheduler.step()
@@ -269,7 +289,7 @@ class Trainer:
                     self.log(f"time budget train.max_minutes={self.tcfg.max_minutes} reached after epoch {epoch + 1}")
                     break
         if self.rank0:
-            plot_curves(self.out / "metrics.jsonl", self.out / "curves.png")
+            self.curves = plot_curves(self.out / "metrics.jsonl", self.out / "curves.png")
         return self.state
 
     def _run_eval(self, epoch: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ def build_train_data(cfg: Config) -> TrainData:
     from torch.utils.data import DataLoader
 
     from streid.train.data.datasets import build_dataloaders
+    from streid.train.data.sampler import DrawKeys
     from streid.train.eval.features import evaluate_model
 
     loaders = build_dataloaders(cfg.data, seed=cfg.run.seed)
@@ -48,7 +50,7 @@ def build_train_data(cfg: Config) -> TrainData:
         workers = cfg.data.workers
         train_loader = DataLoader(
             loaders.train.dataset,
-            batch_sampler=RankBatches(loaders.sampler),
+            batch_sampler=RankBatches(DrawKeys(loaders.sampler)),
             num_workers=workers,
             persistent_workers=workers > 0,
         )
@@ -63,8 +65,19 @@ def build_train_data(cfg: Config) -> TrainData:
     return TrainData(loader=train_loader, num_classes=loaders.num_train_pids, set_epoch=set_epoch, evaluate=evaluate)
 
 
-def train_from_config(cfg: Config, out: Path | None = None, resume: bool = False, progress: bool = True) -> Path:
-    """Train the configured model; returns the run folder (last.pt, best.pt, metrics, curves)."""
+@dataclass
+class TrainOutcome:
+    """Where the run is, and how it ended: a signal leaves ``last.pt`` at the last epoch boundary, no curves."""
+
+    run_dir: Path
+    interrupted: bool
+    epoch: int  # epochs done (last.pt's boundary)
+    outputs: list[str]  # files of the run folder that exist, for the final message
+
+
+def train_from_config(cfg: Config, out: Path | None = None, resume: bool = False,
+                      progress: bool = True) -> TrainOutcome:
+    """Train the configured model (or resume it); says where the run is and whether a signal stopped it."""
     from streid.train.models import build_model
     from streid.train.models.criteria import build_criterion
 
@@ -94,4 +107,6 @@ def train_from_config(cfg: Config, out: Path | None = None, resume: bool = False
         trainer.fit(progress=progress)
     finally:
         dist.cleanup()
-    return out_dir
+    names = ("best.pt", "last.pt", "metrics.jsonl", "curves.png", "config.yaml")
+    outputs = [n for n in names if (out_dir / n).is_file() and (n != "curves.png" or trainer.curves is not None)]
+    return TrainOutcome(out_dir, trainer.interrupted, trainer.state.epoch, outputs)

@@ -38,12 +38,16 @@ def search_command(store_dir: Path | None, query: list[str], top: int, embedder:
     from rich.console import Console
     from rich.table import Table
 
-    from streid.pipeline.identity.search import image_query, rank, tracklet_query
+    from streid.pipeline.identity.search import image_query, looks_like_file, rank, tracklet_query
 
     try:
         store = open_store(store_dir, db, site)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
+        return 2
+    missing = [q for q in query if looks_like_file(q) and not Path(q).is_file()]
+    if missing:
+        typer.echo(f"error: file not found: {', '.join(missing)}", err=True)
         return 2
     try:
         images = [Path(q) for q in query if Path(q).is_file()]
@@ -61,6 +65,7 @@ def search_command(store_dir: Path | None, query: list[str], top: int, embedder:
             typer.echo("error: give one tracklet (row id or camera:track_id) or image files", err=True)
             return 2
         hits = rank(store, emb, top=top, exclude=exclude)
+        where = {t.id: f"{t.id} ({t.camera}:{t.track_id})" for t in store.tracklets(with_embeddings=False)}
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2
@@ -73,6 +78,9 @@ def search_command(store_dir: Path | None, query: list[str], top: int, embedder:
         cams = ", ".join(f"{c} {a:.1f}-{b:.1f}" for c, (a, b) in sorted(h.cameras.items()))
         table.add_row(str(i), str(h.global_id), f"{h.distance:.3f}", str(h.tracklets), cams)
     Console().print(table)
+    if hits:  # row ids are sparse: say which ones a next --query can use
+        closest = ", ".join(where.get(h.best_tracklet, str(h.best_tracklet)) for h in hits)
+        typer.echo(f"closest tracklet of each identity (--query ROW or CAMERA:TRACK_ID): {closest}")
     return 0
 
 
@@ -93,11 +101,13 @@ def _pairs(items: list[str], what: str) -> dict[str, Path]:
 
 
 def build_job(videos: dict[str, Path], out: Path, config: Path | None, site: Path | None, overrides: list[str],
-              embedder: Path | None, detector: Path | None, gt_dets: Path | None, gt: Path | None) -> ReidJob:
+              embedder: Path | None, detector: Path | None, gt_dets: Path | None, gt: Path | None,
+              gt_dialect: str = "auto") -> ReidJob:
     """A ReidJob from the command line: config (pipeline + identity), site file, then the explicit options."""
     from streid.config import ConfigError, apply_overrides, deep_merge, load_raw, validate
     from streid.defaults import default_detector, resolve_detector
     from streid.pipeline.identity.job import ReidJob, find_mot_files, site_from_synth
+    from streid.pipeline.motgt import DIALECTS
 
     data: dict = load_raw(config)[0] if config else {}
     if site is not None and site.suffix == ".json":  # a synthetic world's site.json
@@ -130,7 +140,10 @@ def build_job(videos: dict[str, Path], out: Path, config: Path | None, site: Pat
     # no model named anywhere, or 'default': the built-in one (FileNotFoundError says how to make it)
     path = resolve_embedder(pipe.embedder.path or "default")
     pipe = pipe.model_copy(update={"embedder": pipe.embedder.model_copy(update={"path": path})})
-    return ReidJob(videos, out, pipe, cfg.identity, det_files, find_mot_files(gt, cams, "--gt") if gt else None)
+    if gt_dialect not in DIALECTS:
+        raise typer.BadParameter(f"one of {', '.join(DIALECTS)}", param_hint="--gt-dialect")
+    return ReidJob(videos, out, pipe, cfg.identity, det_files, find_mot_files(gt, cams, "--gt") if gt else None,
+                   gt_dialect)
 
 
 def reid_command(
@@ -148,6 +161,9 @@ def reid_command(
                                                                    "of a detector")] = None,
     gt: Annotated[Path | None, typer.Option("--gt", help="ground truth with global ids (DIR/CAM.txt) -> eval.json")]
     = None,
+    gt_dialect: Annotated[str, typer.Option("--gt-dialect", help="MOTChallenge rules of --gt: auto (MOT15 when "
+                                                                 "there is no class column, else MOT17), MOT15, "
+                                                                 "MOT16, MOT17 or MOT20")] = "auto",
     overrides: Annotated[list[str] | None, typer.Option("--set", help="override a config key (repeatable)")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="restart a folder made with other inputs")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show a frame counter")] = True,
@@ -165,7 +181,8 @@ def reid_command(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        job = build_job(_pairs(video, "--video"), out, config, site, overrides or [], embedder, detector, gt_dets, gt)
+        job = build_job(_pairs(video, "--video"), out, config, site, overrides or [], embedder, detector, gt_dets, gt,
+                        gt_dialect)
         from streid.provenance import synthetic_warning
 
         models = {"reid": job.pipeline.embedder.path}

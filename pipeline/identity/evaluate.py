@@ -1,52 +1,38 @@
 """Multi-camera identity metrics (Ristani et al. 2016) on MOTChallenge-style files, one per camera.
 
+- Ground truth is read by its MOTChallenge dialect (:mod:`streid.pipeline.motgt`: MOT15 has no class column;
+  MOT16/17/20 score pedestrians with conf != 0 and drop predictions on distractors), as TrackEval does.
 - IDF1/IDP/IDR over all cameras together: a GT trajectory and a predicted trajectory (global ids) agree on a
   detection when both have a box in the same (camera, frame) with IoU >= 0.5; one global bipartite matching
   (Hungarian) between GT ids and predicted ids maximises the agreeing detections (IDTP).
   IDF1 = 2 IDTP / (2 IDTP + IDFP + IDFN), IDFP = predicted boxes - IDTP, IDFN = GT boxes - IDTP.
 - The same per camera (matching done within that camera only).
-- Cross-camera links: a predicted tracklet is (camera, predicted id); its GT id is the GT id it agrees
-  with most. Predicted links = pairs of tracklets in different cameras sharing a predicted id; true links =
-  pairs sharing a GT id. Precision and recall of the predicted links against the true ones.
+- Cross-camera links: a camera-identity is (camera, id) for a GT id or a predicted global id seen in that camera.
+  True links join the GT's camera-identities of one person in different cameras; predicted links join those of
+  one predicted id. A predicted camera-identity stands for the GT camera-identity it agrees with most, so a
+  predicted link is right when both ends stand for one person. Precision = right predicted links / predicted
+  links; recall = true links found / true links (a person the detector misses in a camera lowers it). Over an
+  empty set each is undefined: None, never 1.0.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-Rows = dict[int, np.ndarray]  # frame -> (n, 5) id, x, y, w, h
+from streid.pipeline.motgt import GroundTruth, Rows, drop_distractor_matches, iou, load_rows, read_gt, split_rows
+
+__all__ = ["IdScores", "MtmcReport", "evaluate", "evaluate_files", "iou", "link_scores", "read_mot"]
 
 
 def read_mot(path: str | Path) -> Rows:
-    """Frame -> rows of (id, x, y, w, h) from ``frame,id,x,y,w,h,...`` lines."""
-    path = Path(path)
-    if path.is_file() and not path.read_text().strip():
-        return {}  # no rows (e.g. a camera where nobody got a global id)
-    try:
-        data = np.loadtxt(path, delimiter=",", ndmin=2, usecols=(0, 1, 2, 3, 4, 5))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: not a MOTChallenge file ({exc})") from None
-    out: Rows = {}
-    for f in np.unique(data[:, 0]).astype(int) if len(data) else []:
-        out[int(f)] = data[data[:, 0] == f, 1:6]
-    return out
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(n, m) IoU of xywh boxes."""
-    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
-    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
-    iw = np.clip(np.minimum(ax2[:, None], bx2) - np.maximum(a[:, None, 0], b[:, 0]), 0, None)
-    ih = np.clip(np.minimum(ay2[:, None], by2) - np.maximum(a[:, None, 1], b[:, 1]), 0, None)
-    inter = iw * ih
-    union = (a[:, 2] * a[:, 3])[:, None] + b[:, 2] * b[:, 3] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+    """Frame -> rows of (id, x, y, w, h) from ``frame,id,x,y,w,h,...`` lines (predictions: every row)."""
+    return split_rows(load_rows(path))
 
 
 @dataclass
@@ -96,32 +82,45 @@ def _scores(pairs: Counter, n_gt: int, n_pred: int) -> IdScores:
                     idtp / n_gt if n_gt else 0.0, idtp, idfp, idfn)
 
 
-def link_scores(per_tracklet: dict[tuple[str, int], Counter]) -> tuple[float, float]:
-    """Precision and recall of cross-camera links between predicted tracklets (1.0 when there are none)."""
+def _camera_ids(rows: dict[str, Rows]) -> dict[str, set[int]]:
+    return {cam: {int(i) for r in frames.values() for i in r[:, 0]} for cam, frames in rows.items()}
+
+
+def _links(units: dict[str, set[int]]) -> set[tuple[tuple[str, int], tuple[str, int]]]:
+    """Pairs of (camera, id) in different cameras sharing the id."""
+    keys = sorted((cam, i) for cam, ids in units.items() for i in ids)
+    return {(a, b) for a, b in combinations(keys, 2) if a[0] != b[0] and a[1] == b[1]}
+
+
+def link_scores(per_tracklet: dict[tuple[str, int], Counter], gt_ids: dict[str, set[int]],
+                pred_ids: dict[str, set[int]]) -> tuple[float | None, float | None]:
+    """Link precision over the predicted links and recall over the GT's links (None over an empty set)."""
     gt_of = {k: c.most_common(1)[0][0] for k, c in per_tracklet.items() if c}
-    keys = sorted(gt_of)
-    pred_links, true_links = set(), set()
-    for a, b in combinations(keys, 2):
-        if a[0] == b[0]:
-            continue
-        if a[1] == b[1]:
-            pred_links.add((a, b))
-        if gt_of[a] == gt_of[b]:
-            true_links.add((a, b))
-    hit = len(pred_links & true_links)
-    return (hit / len(pred_links) if pred_links else 1.0, hit / len(true_links) if true_links else 1.0)
+    predicted = _links(pred_ids)
+    truth = _links(gt_ids)
+    found = set()
+    right = 0
+    for a, b in predicted:
+        ga, gb = gt_of.get(a), gt_of.get(b)
+        if ga is not None and ga == gb:
+            right += 1
+            found.add(((a[0], ga), (b[0], gb)))
+    precision = right / len(predicted) if predicted else None
+    recall = len(found & truth) / len(truth) if truth else None
+    return precision, recall
 
 
 @dataclass
 class MtmcReport:
     overall: IdScores
     per_camera: dict[str, IdScores]
-    link_precision: float
-    link_recall: float
+    link_precision: float | None  # None: no predicted cross-camera link
+    link_recall: float | None  # None: the ground truth has no cross-camera link
+    dialects: dict[str, str] = field(default_factory=dict)  # camera -> how its ground truth was read
 
 
 def evaluate(gt: dict[str, Rows], pred: dict[str, Rows], iou_threshold: float = 0.5) -> MtmcReport:
-    """Metrics of predicted global ids against GT ids, cameras keyed by name in both dicts."""
+    """Metrics of predicted global ids against GT ids (scored rows only), cameras keyed by name in both dicts."""
     missing = sorted(set(pred) - set(gt))
     if missing:
         raise ValueError(f"predictions for cameras {missing} have no ground truth")
@@ -130,11 +129,17 @@ def evaluate(gt: dict[str, Rows], pred: dict[str, Rows], iou_threshold: float = 
     for cam in sorted(gt):
         p, ng, npred, _ = _agreements({cam: gt[cam]}, {cam: pred.get(cam, {})}, iou_threshold)
         per_camera[cam] = _scores(p, ng, npred)
-    precision, recall = link_scores(per_tracklet)
+    precision, recall = link_scores(per_tracklet, _camera_ids(gt), _camera_ids(pred))
     return MtmcReport(_scores(pairs, n_gt, n_pred), per_camera, precision, recall)
 
 
-def evaluate_files(gt: dict[str, Path], pred: dict[str, Path], iou_threshold: float = 0.5) -> MtmcReport:
-    """:func:`evaluate` on ``camera -> MOT file`` mappings (a missing prediction file counts as empty)."""
-    return evaluate({c: read_mot(p) for c, p in gt.items()},
-                    {c: read_mot(p) for c, p in pred.items() if Path(p).exists()}, iou_threshold)
+def evaluate_files(gt: dict[str, Path], pred: dict[str, Path], iou_threshold: float = 0.5,
+                   dialect: str = "auto") -> MtmcReport:
+    """:func:`evaluate` on ``camera -> MOT file`` mappings (a missing prediction file counts as empty); ground truth
+    is read in ``dialect`` and predictions on its distractors are dropped first."""
+    truths: dict[str, GroundTruth] = {c: read_gt(p, dialect) for c, p in gt.items()}
+    preds = {c: drop_distractor_matches(read_mot(p), truths[c], iou_threshold) if c in truths else read_mot(p)
+             for c, p in pred.items() if Path(p).exists()}
+    report = evaluate({c: t.scored for c, t in truths.items()}, preds, iou_threshold)
+    report.dialects = {c: t.describe() for c, t in truths.items()}
+    return report

@@ -58,6 +58,7 @@ class ReidJob:
     identity: IdentityConfig
     det_files: dict[str, Path] | None = None  # MOT boxes per camera (e.g. ground truth) instead of a detector
     gt: dict[str, Path] | None = None  # global-id ground truth per camera -> eval.json
+    gt_dialect: str = "auto"  # MOTChallenge dialect of ``gt`` (streid.pipeline.motgt)
 
 
 @dataclass
@@ -410,21 +411,21 @@ def replay(job: ReidJob, paths: JobPaths, store: Any, done: dict[str, dict[str, 
 
 
 def _tracks_per_frame(path: Path) -> dict[int, list[int]]:
-    """0-based frame -> local track ids in view, from the runner's MOT rows (id = track + 1)."""
+    """0-based frame -> local track ids in view, from the runner's MOT rows (id = track id)."""
     table: dict[int, list[int]] = {}
     for line in path.read_text().splitlines():
         cols = line.split(",", 2)
-        table.setdefault(int(cols[0]) - 1, []).append(int(cols[1]) - 1)
+        table.setdefault(int(cols[0]) - 1, []).append(int(cols[1]))
     return table
 
 
 def _write_tracks(local: Path, dest: Path, cam: str, ids: dict[Key, int]) -> None:
-    """Local MOT rows (id = track + 1) rewritten with global ids; tracks that never got one are left out."""
+    """Local MOT rows (id = track id) rewritten with global ids; tracks that never got one are left out."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     lines = []
     for line in local.read_text().splitlines():
         cols = line.split(",")
-        gid = ids.get((cam, int(cols[1]) - 1))
+        gid = ids.get((cam, int(cols[1])))
         if gid is not None:
             lines.append(",".join([cols[0], str(gid), *cols[2:]]))
     part = dest.with_name(dest.name + ".part")
@@ -448,20 +449,30 @@ def _render(job: ReidJob, paths: JobPaths, final: dict[Key, int], done: dict[str
     return True
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def evaluate_job(job: ReidJob, paths: JobPaths) -> dict[str, Any]:
-    """Multi-camera IDF1 (final and online), link precision/recall, per-camera IDF1 and the tracker's HOTA."""
+    """Multi-camera IDF1 (final and online), link precision/recall, per-camera IDF1 and the tracker's HOTA.
+
+    Every score reads the ground truth by one MOTChallenge dialect, named in ``gt_dialect`` (and logged).
+    """
     from streid.pipeline.identity.evaluate import evaluate_files
+    from streid.pipeline.motgt import read_gt, write_normalised
 
     assert job.gt is not None
     cams = list(job.videos)
     gt = {c: job.gt[c] for c in cams}
-    reports = {name: evaluate_files(gt, {c: paths.tracks(c, online=name == "online") for c in cams})
-               for name in ("offline", "online")}
-    out: dict[str, Any] = {}
+    reports = {name: evaluate_files(gt, {c: paths.tracks(c, online=name == "online") for c in cams},
+                                    dialect=job.gt_dialect) for name in ("offline", "online")}
+    for line in reports["offline"].dialects.values():
+        log.info("ground truth %s", line)
+    out: dict[str, Any] = {"gt_dialect": reports["offline"].dialects}
     for name, r in reports.items():
         o = r.overall
         out[name] = {"idf1": round(o.idf1, 4), "idp": round(o.idp, 4), "idr": round(o.idr, 4),
-                     "link_precision": round(r.link_precision, 4), "link_recall": round(r.link_recall, 4)}
+                     "link_precision": _round(r.link_precision), "link_recall": _round(r.link_recall)}
     per_camera: dict[str, Any] = {}
     for c in cams:
         per_camera[c] = {"idf1": round(reports["offline"].per_camera[c].idf1, 4),
@@ -474,7 +485,9 @@ def evaluate_job(job: ReidJob, paths: JobPaths) -> dict[str, Any]:
         if not tracks.is_file() or tracks.stat().st_size == 0:  # no track at all: scores are 0, not an error
             per_camera[c]["tracker"] = {"HOTA": 0.0, "IDF1": 0.0, "MOTA": 0.0}
             continue
-        s = evaluate_mot_sequence(gt[c], tracks, metrics=["CLEAR", "HOTA", "Identity"])
+        # trackers.eval knows MOT17 rows only: give it the ground truth as this dialect scores it
+        scored = write_normalised(read_gt(gt[c], job.gt_dialect), paths.work / "gt" / f"{c}.txt")
+        s = evaluate_mot_sequence(scored, tracks, metrics=["CLEAR", "HOTA", "Identity"])
         per_camera[c]["tracker"] = {"HOTA": round(float(s.HOTA.HOTA), 4), "IDF1": round(float(s.Identity.IDF1), 4),
                                     "MOTA": round(float(s.CLEAR.MOTA), 4)}
     out["per_camera"] = per_camera

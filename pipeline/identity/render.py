@@ -1,7 +1,7 @@
 """Second render pass of ``streid reid``: draw the FINAL global ids on a camera's video from its stored local tracks.
 
 Online ids can change after the offline clustering, so the annotated videos are drawn only once every id is final,
-from the local MOT rows the first pass wrote (frame, local track + 1, box), not by re-running the pipeline.
+from the local MOT rows the first pass wrote (frame, local track id, box), not by re-running the pipeline.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ UNASSIGNED = "?"  # a track too short (or too poor) to become a tracklet has no 
 
 
 def read_local_tracks(path: Path) -> dict[int, Detections]:
-    """0-based frame -> tracked detections (``tracker_id`` = the local track id) from ``frame,id+1,x,y,w,h,conf``."""
+    """0-based frame -> tracked detections (``tracker_id`` = the local track id) from ``frame,id,x,y,w,h,conf``."""
     rows: dict[int, list[list[float]]] = defaultdict(list)
     for line in Path(path).read_text().splitlines():
         if line.strip():
@@ -27,7 +27,7 @@ def read_local_tracks(path: Path) -> dict[int, Detections]:
     for frame, items in rows.items():
         a = np.asarray(items, np.float64)
         xyxy = np.stack([a[:, 1], a[:, 2], a[:, 1] + a[:, 3], a[:, 2] + a[:, 4]], axis=1)
-        out[frame] = Detections(xyxy, a[:, 5], np.zeros(len(a), np.int64), a[:, 0].astype(np.int64) - 1)
+        out[frame] = Detections(xyxy, a[:, 5], np.zeros(len(a), np.int64), a[:, 0].astype(np.int64))
     return out
 
 

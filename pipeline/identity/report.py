@@ -108,9 +108,14 @@ def _figures(assets: Path, by_id: dict[int, list[StoredTracklet]], rows: list[St
     return [line for line in proc.stdout.split() if line.endswith(".png")]
 
 
+def _pct(value: float | None) -> str:
+    """A score in percent; an undefined one (e.g. link precision with no predicted link) as n/a."""
+    return "n/a" if value is None else f"{100 * value:.1f}"
+
+
 def _eval_html(ev: dict[str, Any]) -> str:
     cols = ("idf1", "idp", "idr", "link_precision", "link_recall")
-    rows = "".join(f"<tr><td>{m}</td>" + "".join(f"<td>{100 * ev[m][c]:.1f}</td>" for c in cols) + "</tr>"
+    rows = "".join(f"<tr><td>{m}</td>" + "".join(f"<td>{_pct(ev[m][c])}</td>" for c in cols) + "</tr>"
                    for m in ("offline", "online") if m in ev)
     out = ("<h2>Evaluation (ground truth)</h2><table><tr><th>ids</th><th>multi-camera IDF1</th><th>IDP</th>"
            f"<th>IDR</th><th>link precision</th><th>link recall</th></tr>{rows}</table>")

@@ -17,6 +17,8 @@ from streid.pipeline.identity.neighbours import VectorIndex
 from streid.pipeline.identity.records import normalise
 from streid.pipeline.identity.store import Store, StoredTracklet
 
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
 
 @dataclass
 class Hit:
@@ -80,7 +82,8 @@ def tracklet_query(store: Store, spec: str) -> tuple[np.ndarray, int]:
     else:
         match = [t for t in rows if str(t.id) == spec]
     if not match:
-        raise ValueError(f"{store.path}: no tracklet {spec!r} (give a row id or camera:track_id)")
+        raise ValueError(f"{store.path}: no tracklet {spec!r}; give a row id or camera:track_id: "
+                         f"{known_tracklets(rows)}")
     if match[0].embedding is None:
         raise ValueError(f"{store.path}: tracklet {spec!r} has no embedding (expired by retention)")
     return match[0].embedding[None], match[0].id
@@ -106,6 +109,19 @@ def check_image_size(image: Path) -> None:
     if width * height > MAX_QUERY_PIXELS:
         raise ValueError(f"{image}: {width}x{height} pixels is too large for a query image "
                          f"(at most {MAX_QUERY_PIXELS // 1_000_000} megapixels; crop or scale it)")
+
+
+def known_tracklets(rows: list[StoredTracklet], limit: int = 8) -> str:
+    """The ids a tracklet query can use (row ids are sparse), as ``row (camera:track_id)``, a few of them."""
+    if not rows:
+        return "the store holds no tracklet"
+    shown = ", ".join(f"{t.id} ({t.camera}:{t.track_id})" for t in rows[:limit])
+    return shown + (f", ... ({len(rows)} in all)" if len(rows) > limit else "")
+
+
+def looks_like_file(query: str) -> bool:
+    """A query meant as an image path (suffix or folder in it), not a tracklet id."""
+    return Path(query).suffix.lower() in IMAGE_SUFFIXES or "/" in query or "\\" in query
 
 
 def image_query(store: Store, images: list[Path], embedder_path: Path | None = None,

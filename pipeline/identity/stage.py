@@ -193,7 +193,7 @@ def stage_from_config(cfg: IdentityConfig, out_dir: str | Path, embedder: str | 
         return RemoteIdentityStage(link, clock="wall" if live else "video")
     thresholds = thresholds_from_config(cfg, embedder)
     store = store_from_config(cfg, out_dir, embedder, live=live)
-    offsets = {cam: tid + 1 for cam, tid in store.max_track_ids().items()}
+    offsets = dict(store.max_track_ids())  # ids count from 1: the next run's first track is max + 1
     return IdentityStage(store, lambda dim: resume_matcher(cfg, store, dim, thresholds), track_offsets=offsets,
                          clock="wall" if live else "video", thresholds=thresholds,
                          calibrator=calibrator_from_config(cfg, thresholds),

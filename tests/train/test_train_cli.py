@@ -34,7 +34,7 @@ def test_train_eval_resume(tiny_reid: Path, tmp_path: Path) -> None:
 
     # A second run into the same folder must not clobber it; --resume continues to the new epoch count.
     res = runner.invoke(app, ["train", "--config", str(SMALL), "--no-progress", *_sets(tiny_reid, run, 2)])
-    assert res.exit_code == 1 and "--resume" in res.output
+    assert res.exit_code == 2 and "--resume" in res.output
     res = runner.invoke(
         app, ["train", "--config", str(SMALL), "--no-progress", "--resume", *_sets(tiny_reid, run, 2)]
     )

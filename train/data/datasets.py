@@ -18,9 +18,9 @@ from streid.train.data.clips import (
     to_tensor,
 )
 from streid.train.data.config import DataConfig
-from streid.train.data.records import TrackletRecord, VideoDataset
+from streid.train.data.records import DatasetError, TrackletRecord, VideoDataset
 from streid.train.data.registry import read_dataset
-from streid.train.data.sampler import PKSampler
+from streid.train.data.sampler import DrawKeys, PKSampler
 
 
 class TrainClips(Dataset):
@@ -34,10 +34,16 @@ class TrainClips(Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int, int]:
+    def __getitem__(self, key: int | tuple[int, tuple[int, int, int]]) -> tuple[torch.Tensor, int, int]:
+        """``key``: an index, or ``(index, (epoch, batch, slot))`` from :class:`DrawKeys` (reproducible on resume)."""
+        if isinstance(key, tuple):
+            index, draw = key
+            rng = np.random.default_rng([self.seed, index, *draw])
+        else:
+            index = key
+            self._draws += 1
+            rng = np.random.default_rng([self.seed, index, self._draws, torch.initial_seed() % (2**32)])
         rec = self.records[index]
-        self._draws += 1
-        rng = np.random.default_rng([self.seed, index, self._draws, torch.initial_seed() % (2**32)])
         n, c = len(rec.frames), self.cfg
         idx = sample_chunks(n, c.seq_len, rng) if c.train_sampling == "chunks" else sample_window(
             n, c.seq_len, c.window, rng
@@ -85,10 +91,14 @@ def build_dataloaders(cfg: DataConfig, seed: int = 0, dataset: VideoDataset | No
     from streid.train.eval.protocol import protocol_indices
 
     ds = dataset if dataset is not None else read_dataset(cfg.format, cfg.root, cfg.split)
+    identities = len({r.pid for r in ds.train})
+    if identities < cfg.p:
+        raise DatasetError(cfg.root, f"{identities} training identities, fewer than data.p={cfg.p} per batch: "
+                                     f"lower it (--set data.p={max(2, identities)}) or use a data set with more people")
     sampler = PKSampler([r.pid for r in ds.train], cfg.p, cfg.k, seed)
     common = {"num_workers": cfg.workers, "persistent_workers": cfg.workers > 0}
     gen = torch.Generator().manual_seed(seed)
-    train = DataLoader(TrainClips(ds.train, cfg, seed), batch_sampler=sampler, generator=gen, **common)
+    train = DataLoader(TrainClips(ds.train, cfg, seed), batch_sampler=DrawKeys(sampler), generator=gen, **common)
     query, gallery = protocol_indices(ds, cfg.protocol)
     bs = cfg.p * cfg.k
     q = DataLoader(TestClips(query, cfg), batch_size=bs, shuffle=False, **common)

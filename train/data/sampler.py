@@ -60,3 +60,23 @@ class PKSampler:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.epoch, self._served, self.seed = int(state["epoch"]), int(state["served"]), int(state["seed"])
+
+
+class DrawKeys:
+    """A PKSampler's batches as ``(index, (epoch, batch, slot))`` keys for :class:`TrainClips`.
+
+    A clip's random frames and augmentation then follow from where it sits in the epoch's batch list, not from
+    which worker drew it or how many items that worker drew before: a run resumed at an epoch boundary, in a
+    new process with new workers, draws the same clips as an uninterrupted one.
+    """
+
+    def __init__(self, sampler: PKSampler) -> None:
+        self.sampler = sampler
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self) -> Iterator[list[tuple[int, tuple[int, int, int]]]]:
+        epoch, first = self.sampler.epoch, self.sampler._served
+        for b, batch in enumerate(self.sampler, first):
+            yield [(i, (epoch, b, slot)) for slot, i in enumerate(batch)]

@@ -38,7 +38,7 @@ def test_cross_camera_split(tmp_path: Path) -> None:
     r = evaluate_files(gt, {"cam1": p1, "cam2": p2})
     assert r.overall.idtp == 8 and r.overall.idf1 == pytest.approx(2 / 3)
     assert all(s.idf1 == 1.0 for s in r.per_camera.values())
-    assert r.link_precision == 1.0 and r.link_recall == 0.0  # no predicted link; the one true link is missed
+    assert r.link_precision is None and r.link_recall == 0.0  # no predicted link (undefined); the true one missed
 
 
 def test_known_swap(tmp_path: Path) -> None:
@@ -58,6 +58,43 @@ def test_known_swap(tmp_path: Path) -> None:
     assert r.overall.idf1 == pytest.approx(5 / 6)
     assert r.per_camera["cam2"].idf1 == pytest.approx(2 * 6 / (2 * 6 + 2 + 2))
     assert (r.link_precision, r.link_recall) == (1.0, 1.0)
+
+
+def test_nothing_linked_is_undefined_not_perfect(tmp_path: Path) -> None:
+    """No prediction at all: IDF1 0, link precision undefined (None), link recall 0 (the GT has one link)."""
+    gt = scene(tmp_path)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    r = evaluate_files(gt, {"cam1": empty, "cam2": empty})
+    assert r.overall.idf1 == 0.0
+    assert r.link_precision is None and r.link_recall == 0.0
+
+
+def test_gt_without_cross_camera_link_has_undefined_recall(tmp_path: Path) -> None:
+    gt = {"cam1": write(tmp_path / "g1.txt", [(1, 1, 0.0)]), "cam2": write(tmp_path / "g2.txt", [(1, 2, 0.0)])}
+    r = evaluate_files(gt, gt)
+    assert r.link_precision is None and r.link_recall is None
+
+
+def test_person_missed_in_one_camera_lowers_recall(tmp_path: Path) -> None:
+    """Person 1 is never detected in cam2: the GT link cam1-cam2 of person 1 is missed (recall 0, not 1)."""
+    gt = scene(tmp_path)
+    p1 = write(tmp_path / "p1.txt", [(f, 5, 0.0) for f in range(1, 5)])
+    p2 = write(tmp_path / "p2.txt", [(f, 7, 100.0) for f in range(1, 5)])
+    r = evaluate_files(gt, {"cam1": p1, "cam2": p2})
+    assert r.link_precision is None and r.link_recall == 0.0
+
+
+def test_wrong_link_lowers_precision_and_right_one_counts_once(tmp_path: Path) -> None:
+    """Id 5 joins person 1 in cam1 and cam2 (right); id 9 joins person 2 in cam2 with person 3 in cam3 (wrong)."""
+    gt = scene(tmp_path)
+    gt["cam3"] = write(tmp_path / "gt3.txt", [(f, 3, 0.0) for f in range(1, 5)])
+    p1 = write(tmp_path / "p1.txt", [(f, 5, 0.0) for f in range(1, 5)])
+    p2 = write(tmp_path / "p2.txt", [(f, 5, 0.0) for f in range(5, 9)] + [(f, 9, 100.0) for f in range(1, 5)])
+    p3 = write(tmp_path / "p3.txt", [(f, 9, 0.0) for f in range(1, 5)])
+    r = evaluate_files(gt, {"cam1": p1, "cam2": p2, "cam3": p3})
+    assert r.link_precision == pytest.approx(1 / 2)  # (cam1,5)-(cam2,5) right, (cam2,9)-(cam3,9) wrong
+    assert r.link_recall == 1.0  # the GT's one link (person 1, cam1-cam2) is found
 
 
 def test_boxes_below_iou_do_not_count(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,14 @@ def test_tracklet_query_and_cli(tmp_path: Path) -> None:
     assert "cam0" in result.output and str(gid) in result.output
     bad = CliRunner().invoke(app, ["search", "--store", str(tmp_path), "--query", "cam7:1"])
     assert bad.exit_code == 2 and "no tracklet" in bad.output
+    rows = SqliteStore(tmp_path).tracklets(with_embeddings=False)
+    first = rows[0]
+    assert f"{first.id} ({first.camera}:{first.track_id})" in bad.output  # the ids a query can use
+    again = CliRunner().invoke(app, ["search", "--store", str(tmp_path), "--query", str(first.id)])
+    assert again.exit_code == 0, again.output
+    assert re.search(r"closest tracklet .*: \d+ \(cam\d:\d+\)", again.output)
+    image = CliRunner().invoke(app, ["search", "--store", str(tmp_path), "--query", "missing.jpg"])
+    assert image.exit_code == 2 and "file not found: missing.jpg" in image.output and "no tracklet" not in image.output
     missing = CliRunner().invoke(app, ["search", "--store", str(tmp_path / "nope"), "--query", "1"])
     assert missing.exit_code == 2
 

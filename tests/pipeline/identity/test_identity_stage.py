@@ -38,12 +38,12 @@ def test_runner_assigns_global_ids_and_a_restart_resumes(scenes: dict[str, Scene
         assert len(ids) == 3 and len(set(ids.values())) == 3, ids
     assert set(result.videos) == {"cam0", "cam1"}
 
-    # The process restarts on the same store: the tracker numbers tracks from 0 again, the gallery comes back.
+    # The process restarts on the same store: the tracker numbers tracks from 1 again, the gallery comes back.
     (out / "events.jsonl").unlink()
     second, _ = run_once(scenes, out, make_config, later=600.0)
     first_ids = {(e["camera"], e["track_id"]): e["global_id"] for e in first if e["type"] == "end"}
     second_ids = {(e["camera"], e["track_id"]): e["global_id"] for e in second if e["type"] == "end"}
-    offsets = {cam: max(t for c, t in first_ids if c == cam) + 1 for cam in ("cam0", "cam1")}
+    offsets = {cam: max(t for c, t in first_ids if c == cam) for cam in ("cam0", "cam1")}  # new ids from max + 1
     assert all(e["store_track_id"] == e["track_id"] + offsets[e["camera"]] for e in second)
     assert second_ids == first_ids  # the same people (same colours) get their earlier global ids back
 
