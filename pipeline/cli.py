@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from streid.config import ConfigError, load_config
 
 
 def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progress: bool = True,
-                    log_level: str = "INFO") -> int:
-    """Run the ``pipeline:`` section of a config; returns the process exit code (0, or 130 on a signal)."""
+                    log_level: str = "INFO", stop: threading.Event | None = None) -> int:
+    """Run the ``pipeline:`` section of a config; returns the process exit code (0, or 130 on a signal).
+
+    ``stop`` ends the run from another thread (signals do so in the main thread)."""
     from streid.pipeline.metrics import format_summary
     from streid.pipeline.runner import run_pipeline
 
@@ -41,11 +45,16 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
                                          live=cfg.pipeline.mode == "live")
         except ValueError as exc:  # a store filled by another embedder, or not a store
             raise ConfigError(config, "pipeline.output.dir", str(exc)) from None
+    live = None
     try:
-        result = run_pipeline(cfg.pipeline, progress=progress, identity=identity)
+        live = _live_outputs(config, cfg.pipeline)
+        result = run_pipeline(cfg.pipeline, progress=progress, identity=identity, stop=stop,
+                              view=live.view if live is not None else None)
     except FileNotFoundError as exc:  # detector weights, MOT det files, embedder artifact named by the config
         raise ConfigError(config, "pipeline", str(exc)) from None
     finally:
+        if live is not None:
+            live.close()
         if identity is not None:
             identity.close()
     print(format_summary(result.summary))
@@ -53,3 +62,14 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
                       "videos": {k: str(v) for k, v in result.videos.items()},
                       "metrics": str(result.metrics_path), "interrupted": result.interrupted}))
     return 130 if result.interrupted else 0
+
+
+def _live_outputs(config: str | Path, pipe: Any) -> Any:
+    """RTSP restream and dashboard (``output.rtsp`` / ``output.web``); a port in use is a config error."""
+    from streid.pipeline.live.outputs import open_live_outputs
+
+    try:
+        return open_live_outputs(pipe, pipe.embedder.path or None)
+    except OSError as exc:
+        key = "rtsp" if "RTSP" in str(exc) else "web"
+        raise ConfigError(config, f"pipeline.output.{key}.port", str(exc)) from None
