@@ -151,10 +151,10 @@ def build_app(backend: Backend, *, view: LiveView | None = None, token: str = ""
     @routes.get("/report/{path:.*}")
     async def report_file(request: web.Request) -> web.StreamResponse:
         rel = request.match_info["path"] or "report.html"
-        if report is None or not (rel == "report.html" or rel.startswith("report_assets/")):
+        if report is None or ".." in rel.split("/"):
             raise web.HTTPNotFound()
         path = (report / rel).resolve()
-        if not path.is_relative_to(report) or not path.is_file():
+        if not (path == report / "report.html" or path.is_relative_to(report / "report_assets")) or not path.is_file():
             raise web.HTTPNotFound()
         return web.FileResponse(path)
 
