@@ -152,3 +152,23 @@ def test_serve_refuses_a_folder_without_a_store(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["serve", "--store", str(tmp_path), "--port", "0"])
     assert res.exit_code == 2 and "no identities.sqlite" in res.output
     assert not (tmp_path / "identities.sqlite").exists()
+
+
+def test_a_dashboard_port_in_use_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import socket
+
+    import yaml
+
+    from streid.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        config = tmp_path / "live.yaml"
+        config.write_text(yaml.safe_dump({"pipeline": {
+            "mode": "live", "cameras": [{"name": "t", "kind": "test"}],
+            "output": {"dir": str(tmp_path / "out"), "web": {"port": busy.getsockname()[1]}}}}))
+        with pytest.raises(SystemExit) as done:
+            main(["run", "--config", str(config), "--no-progress"])
+    assert done.value.code == 2
+    assert "pipeline.output.web.port" in capsys.readouterr().err
