@@ -37,18 +37,61 @@ def _run(step: Callable[[], T]) -> T:
 
 @export_app.command("onnx")
 def onnx_cmd(
-    checkpoint: Annotated[Path, typer.Option("--checkpoint", help="STREID checkpoint (.pt)")],
+    checkpoint: Annotated[Path | None, typer.Option("--checkpoint", help="STREID checkpoint (.pt)")] = None,
+    image_model: Annotated[
+        str | None, typer.Option("--image-model", help="instead of a checkpoint: image re-id architecture of "
+                                                       "--weights, e.g. osnet_x0_25 (frames averaged over the clip)")
+    ] = None,
+    weights: Annotated[Path | None, typer.Option("--weights", help="torchreid state dict for --image-model")] = None,
+    height: Annotated[int, typer.Option("--height", min=32, help="--image-model: crop height")] = 256,
+    width: Annotated[int, typer.Option("--width", min=32, help="--image-model: crop width")] = 128,
+    trained_on: Annotated[
+        str, typer.Option("--trained-on", help="--image-model: what the weights learned from (synthetic, real, "
+                                               "unknown); recorded in the artifact")
+    ] = "unknown",
     out: Annotated[Path | None, typer.Option("--out", help="output .onnx (default: next to the checkpoint)")] = None,
     opset: Annotated[int, typer.Option("--opset", min=17, help="ONNX opset (>= 17)")] = 17,
     batch_dynamic: Annotated[
         bool, typer.Option("--batch-dynamic/--batch-static", help="dynamic batch axis (static: batch 1)")
     ] = True,
+    seq_len: Annotated[
+        int | None, typer.Option("--seq-len", min=1, help="clip length L of the artifact (default: the training L; "
+                                                          "8 for --image-model)")
+    ] = None,
+    calibrate_data: Annotated[
+        Path | None, typer.Option("--calibrate-data", help="also fit the matching thresholds on this synthetic "
+                                                           "site (scenes with gt/) or MARS-layout folder")
+    ] = None,
 ) -> None:
-    """Checkpoint -> ONNX (uint8 BGR clips in, embedding out), checked against PyTorch on synthetic clips."""
-    from streid.export.onnx_export import export_onnx
+    """Checkpoint (or image re-id weights) -> ONNX (uint8 BGR clips in, embedding out), checked against PyTorch."""
+    from streid.export.metadata import TRAINED_ON
 
-    result = _run(lambda: export_onnx(checkpoint, out, opset=opset, batch_dynamic=batch_dynamic))
+    if calibrate_data is not None and not calibrate_data.is_dir():
+        typer.echo(f"export failed: --calibrate-data {calibrate_data}: not a folder", err=True)
+        raise typer.Exit(EXIT_FAILED)
+    if (checkpoint is None) == (image_model is None):
+        raise typer.BadParameter("give --checkpoint, or --image-model with --weights", param_hint="--checkpoint")
+    if image_model is not None and weights is None:
+        raise typer.BadParameter("--image-model needs --weights FILE (torchreid state dict)", param_hint="--weights")
+    if trained_on not in TRAINED_ON:
+        raise typer.BadParameter(f"'{trained_on}' (choices: {', '.join(TRAINED_ON)})", param_hint="--trained-on")
+    if checkpoint is not None:
+        from streid.export.onnx_export import export_onnx
+
+        result = _run(lambda: export_onnx(checkpoint, out, opset=opset, batch_dynamic=batch_dynamic,
+                                          seq_len=seq_len))
+    else:
+        from streid.export.image_model import export_image_model
+
+        result = _run(lambda: export_image_model(
+            image_model, weights, out, seq_len or 8, height, width,  # type: ignore[arg-type]
+            trained_on=trained_on, opset=opset, batch_dynamic=batch_dynamic))
     _report(result.path, result.meta, f"parity vs PyTorch: {result.parity.line()}")
+    if calibrate_data is not None:
+        from streid.calibrate import calibrate_artifact
+
+        cal, _ = _run(lambda: calibrate_artifact(result.path, calibrate_data))
+        typer.echo(f"calibration: {cal.line()}")
 
 
 @export_app.command("int8")
@@ -146,6 +189,6 @@ def detector_cmd(
 def _report(path: Path, meta: dict[str, Any], parity: str) -> None:
     typer.echo(
         f"wrote {path}: {meta['model']} L={meta['seq_len']} {meta['height']}x{meta['width']} "
-        f"D={meta['embedding_dim']} {meta['precision']}"
+        f"D={meta['embedding_dim']} {meta['precision']}, trained on {meta.get('trained_on', 'unknown')}"
     )
     typer.echo(parity)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from streid.export.errors import ExportError
-from streid.export.metadata import from_props
+from streid.export.metadata import read_onnx_meta
 from streid.export.onnx_export import ExportResult, ort_session, set_metadata, temp_path
 from streid.export.parity import ParityReport, cosines
 
@@ -32,16 +32,6 @@ SYNTH = "synth"
 TARGETS = ("tensorrt", "cpu")
 KEEP_FLOAT = {"BatchNormalization", "MaxPool"}
 """BatchNormalization on a (B, D) vector has no channel axis to quantise per channel; MaxPool, see above."""
-
-
-def read_onnx_meta(path: Path) -> dict[str, Any]:
-    """STREID metadata of an ONNX file (raises naming the file when there is none)."""
-    import onnx
-
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: ONNX file not found")
-    model = onnx.load(str(path), load_external_data=False)
-    return from_props({p.key: p.value for p in model.metadata_props}, str(path))
 
 
 def calibration_clips(calib: str | Path, meta: dict[str, Any], count: int, seed: int = 1) -> np.ndarray:

@@ -1,6 +1,7 @@
 """The metadata every re-id artifact carries, so a runtime never guesses the model from a file name.
 
-Kept free of torch and onnx so the pipeline (and a Jetson install without training code) can read it.
+Kept free of torch (onnx is imported only to read an ONNX file) so the pipeline (and a Jetson install without
+training code) can read it.
 ONNX files store it in ``metadata_props`` (all values strings); TensorRT engines in ``ENGINE.json``.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 PREFIX = "streid."
@@ -17,7 +19,9 @@ PIXEL_FORMAT = "BGR uint8 NLHWC"
 REQUIRED = ("model", "config", "seq_len", "height", "width", "pixel_format", "mean", "std", "embedding_dim",
             "version", "precision")
 PRECISIONS = ("fp32", "fp16", "int8")
-STRING_KEYS = ("model", "pixel_format", "version", "precision", "quant_target")
+STRING_KEYS = ("model", "pixel_format", "version", "precision", "quant_target", "trained_on", "origin")
+TRAINED_ON = ("synthetic", "real", "unknown")
+"""What the weights learned from: the synthetic world only, real footage (at least in part), or not known."""
 INPUT_NAME = "clips"
 OUTPUT_NAME = "embedding"
 
@@ -37,10 +41,14 @@ def build_metadata(
     embedding_dim: int,
     version: str,
     precision: str = "fp32",
+    trained_on: str = "unknown",
+    origin: str = "",
 ) -> dict[str, Any]:
-    """Typed metadata (ints, floats, dicts) of one artifact."""
+    """Typed metadata (ints, floats, dicts) of one artifact; ``origin`` says where the weights came from."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision '{precision}' (choices: {', '.join(PRECISIONS)})")
+    if trained_on not in TRAINED_ON:
+        raise ValueError(f"trained_on '{trained_on}' (choices: {', '.join(TRAINED_ON)})")
     return {
         "model": model,
         "config": dict(model_config),
@@ -53,6 +61,8 @@ def build_metadata(
         "embedding_dim": int(embedding_dim),
         "version": version,
         "precision": precision,
+        "trained_on": trained_on,
+        "origin": origin,
     }
 
 
@@ -89,4 +99,17 @@ def from_props(props: Mapping[str, str], source: str) -> dict[str, Any]:
     for key in ("seq_len", "height", "width", "embedding_dim"):
         if not isinstance(meta[key], int) or meta[key] < 1:
             raise MetadataError(f"{source}: {PREFIX}{key} must be a positive integer, got {meta[key]!r}")
+    if meta.setdefault("trained_on", "unknown") not in TRAINED_ON:  # older artifacts do not say
+        raise MetadataError(f"{source}: {PREFIX}trained_on '{meta['trained_on']}' (choices: {', '.join(TRAINED_ON)})")
     return meta
+
+
+def read_onnx_meta(path: str | Path) -> dict[str, Any]:
+    """STREID metadata of an ONNX file, without loading weights (raises naming the file when there is none)."""
+    import onnx
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: ONNX file not found")
+    model = onnx.load(str(path), load_external_data=False)
+    return from_props({p.key: p.value for p in model.metadata_props}, str(path))

@@ -65,6 +65,12 @@ def ort_session(path: Path, threads: int = 0) -> Any:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+def trained_on(config: dict[str, Any]) -> str:
+    """What a training run learned from, by its data format: the synthetic world only, or real footage."""
+    fmt = (config.get("data") or {}).get("format")
+    return "unknown" if fmt is None else "synthetic" if fmt == "synthetic" else "real"
+
+
 def export_onnx(
     checkpoint: str | Path,
     out: str | Path | None = None,
@@ -73,27 +79,46 @@ def export_onnx(
     tolerance: float = PARITY_COSINE,
     clips: np.ndarray | None = None,
     optimize: bool = True,
+    seq_len: int | None = None,
 ) -> ExportResult:
     """Export a checkpoint's model to ONNX (embedding out); raises on any failure, leaving nothing behind.
 
     ``optimize`` rewrites factorised 3D convs as 2D ones and folds the normalisation into the first conv
     (``streid.export.graph``); the parity check compares the result with the unmodified model either way.
     """
+    from streid.export.checkpoint import load_checkpoint
+
+    checkpoint = Path(checkpoint)
+    model, config, info = load_checkpoint(checkpoint)  # fails before anything is written
+    info = {**info, "trained_on": trained_on(config), "origin": f"streid train ({checkpoint.name})"}
+    if seq_len is not None:  # frame-wise models pooled over time take any L: deploy longer clips than trained on
+        info["seq_len"] = int(seq_len)
+    out = Path(out) if out is not None else checkpoint.with_suffix(".onnx")
+    return export_model(model, info, out, opset, batch_dynamic, tolerance, clips, optimize)
+
+
+def export_model(
+    model: Any,
+    info: dict[str, Any],
+    out: Path,
+    opset: int = MIN_OPSET,
+    batch_dynamic: bool = True,
+    tolerance: float = PARITY_COSINE,
+    clips: np.ndarray | None = None,
+    optimize: bool = True,
+) -> ExportResult:
+    """Export a clip model (eval mode); ``info``: model, model_config, seq_len, height, width, trained_on, origin."""
     import onnx
     import onnxslim
     import torch
 
     import streid
-    from streid.export.checkpoint import load_checkpoint
     from streid.export.graph import export_module
     from streid.export.parity import onnx_parity, torch_embeddings
     from streid.train.data.clips import MEAN, STD
 
     if opset < MIN_OPSET:
         raise ExportError(f"opset {opset} is too old; STREID exports with opset >= {MIN_OPSET}")
-    checkpoint = Path(checkpoint)
-    model, _config, info = load_checkpoint(checkpoint)  # fails before anything is written
-    out = Path(out) if out is not None else checkpoint.with_suffix(".onnx")
     out.parent.mkdir(parents=True, exist_ok=True)
     seq_len, height, width = info["seq_len"], info["height"], info["width"]
     if clips is None:
@@ -122,7 +147,7 @@ def export_onnx(
         graph = onnxslim.slim(onnx.load(str(tmp)))
         meta = build_metadata(
             info["model"], info["model_config"], seq_len, height, width, MEAN, STD, embedding_dim,
-            streid.__version__, "fp32",
+            streid.__version__, "fp32", info.get("trained_on", "unknown"), info.get("origin", ""),
         )
         set_metadata(graph, meta)
         graph.producer_name = "streid"

@@ -10,9 +10,12 @@ import logging
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streid.config import ConfigError, load_config
+
+if TYPE_CHECKING:
+    from streid.pipeline.config import PipelineSection
 
 
 def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progress: bool = True,
@@ -27,15 +30,21 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(config, list(overrides))
     cfg.require("pipeline")
-    from streid.defaults import resolve_embedder
+    from streid.defaults import resolve_detector, resolve_embedder
 
-    try:  # 'default' -> the built-in model's path, so the store records the real artifact
+    try:  # 'default' or a `streid models` name -> the artifact's path, so the store records the real artifact
         embedder_path = resolve_embedder(cfg.pipeline.embedder.path)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         raise ConfigError(config, "pipeline.embedder.path", str(exc)) from None
-    cfg.sections["pipeline"] = cfg.pipeline.model_copy(
-        update={"embedder": cfg.pipeline.embedder.model_copy(update={"path": embedder_path})}
-    )
+    try:
+        detector_weights = resolve_detector(cfg.pipeline.detector.weights)
+    except ValueError as exc:
+        raise ConfigError(config, "pipeline.detector.weights", str(exc)) from None
+    cfg.sections["pipeline"] = cfg.pipeline.model_copy(update={
+        "embedder": cfg.pipeline.embedder.model_copy(update={"path": embedder_path}),
+        "detector": cfg.pipeline.detector.model_copy(update={"weights": detector_weights}),
+    })
+    warn_synthetic_models(cfg.pipeline)
     identity = None
     if cfg.identity.enabled and cfg.pipeline.embedder.path:  # global ids need embeddings
         from streid.pipeline.identity.stage import stage_from_config
@@ -62,6 +71,19 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
                       "videos": {k: str(v) for k, v in result.videos.items()},
                       "metrics": str(result.metrics_path), "interrupted": result.interrupted}))
     return 130 if result.interrupted else 0
+
+
+def warn_synthetic_models(pipe: PipelineSection) -> None:
+    """One warning at start when a synthetic-only detector or embedder meets a camera that is not synthetic."""
+    from streid.defaults import DETECTOR_FILE, models_dir
+    from streid.provenance import synthetic_warning
+
+    models = {"reid": pipe.embedder.path}
+    if pipe.detector.kind == "yolo":  # no weights = the built-in one (the detector stage says if it is missing)
+        models["detector"] = pipe.detector.weights or str(models_dir() / DETECTOR_FILE)
+    warning = synthetic_warning(models, [(c.name, c.kind, c.uri) for c in pipe.cameras])
+    if warning:
+        logging.getLogger("streid.provenance").warning(warning)
 
 
 def _live_outputs(config: str | Path, pipe: Any) -> Any:

@@ -39,7 +39,8 @@ class DetectorConfig(Section):
 
     kind: Literal["yolo", "motdet"] = "yolo"
     weights: str = Field(
-        "", description=".pt / .onnx / .engine, or an ultralytics .yaml (untrained); empty = the default model "
+        "", description=".pt / .onnx / .engine, a `streid models` name, or an ultralytics .yaml (untrained); "
+        "empty = the default model "
         "deploy/models/person_detector.onnx (scripts/make_default_models.sh makes it)"
     )
     imgsz: int = Field(0, ge=0, description="0 = the model's own size (its metadata), 640 when it has none")
@@ -83,12 +84,17 @@ class TrackletConfig(Section):
     update_every: int = Field(30, ge=1, description="frames between update events while a track lives")
     lost_frames: int = Field(30, ge=1, description="frames unseen before a track is finalised")
     min_gap: int = Field(1, ge=1, description="frames between two kept crops of one track")
+    crop_mode: Literal["aspect", "stretch"] = Field(
+        "aspect", description="aspect: widen the box to the crop's aspect (+10 %) so people keep their proportions "
+        "(how the built-in re-id model was trained); stretch: resize the box itself (MARS-style crops)",
+    )
 
 
 class EmbedderConfig(Section):
     """Re-id embedder artifact (export stage); ``default`` = the built-in model, empty = no embeddings."""
 
-    path: str = Field("", description="artifact (.onnx/.engine/.pt); 'default': deploy/models/reid_small.onnx")
+    path: str = Field("", description="artifact (.onnx/.engine/.pt) or a `streid models` name; "
+                      "'default': deploy/models/reid_small.onnx")
     max_batch: int = Field(16, ge=1)
     max_wait_ms: float = Field(50.0, ge=0, description="live: longest a pending tracklet waits for a batch")
 

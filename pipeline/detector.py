@@ -25,17 +25,18 @@ class Detector(Protocol):
 class YoloDetector:
     """ultralytics YOLO from a user's weights (.pt/.onnx/.engine, or a model .yaml for an untrained net).
 
-    No weights = the built-in default (``deploy/models/person_detector.onnx``, see streid.defaults);
+    No weights = the built-in default (``deploy/models/person_detector.onnx``, see streid.defaults); a model
+    name registered with ``streid models`` (e.g. ``yolo11n`` once pulled) = its file;
     ``imgsz`` 0 = the size the model was trained/exported at (its metadata), 640 when it does not say.
     One ``predict`` call per step on the list of frames of all cameras (one batch), persons only.
     """
 
     def __init__(self, weights: str | Path = "", imgsz: int = 0, conf: float = 0.25, iou: float = 0.7,
                  device: str = "cpu", half: bool = False) -> None:
-        from streid.defaults import default_detector
+        from streid.defaults import default_detector, resolve_detector
         from streid.offline import import_ultralytics
 
-        text = str(weights) if str(weights) else str(default_detector())
+        text = resolve_detector(str(weights)) or str(default_detector())  # a `streid models` name -> its file
         if not text.endswith(".yaml") and not Path(text).is_file():
             raise FileNotFoundError(f"detector weights not found: {text}")
         ultralytics = import_ultralytics()

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from streid.export.metadata import MetadataError, from_props
+from streid.export.metadata import MetadataError, from_props, read_onnx_meta
 
 DEFAULT_MAX_BATCH = 32
 DEVICES = ("auto", "cpu", "cuda")
@@ -107,15 +107,7 @@ class TrtEmbedder(Embedder):
     backend = "tensorrt"
 
     def __init__(self, path: Path) -> None:
-        sidecar = path.with_name(path.name + ".json")
-        if not sidecar.is_file():
-            raise MetadataError(f"{path}: no {sidecar.name} next to the engine; the model is never guessed from a name")
-        try:
-            raw = json.loads(sidecar.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise MetadataError(f"{sidecar}: not valid JSON ({exc})") from None
-        self.meta = from_props({f"streid.{k}": v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()},
-                               str(sidecar))
+        self.meta = engine_meta(path)
         self.max_batch = int(self.meta.get("max_batch", 1))
         try:
             import tensorrt as trt
@@ -164,7 +156,9 @@ class TorchEmbedder(Embedder):
 
         if device not in DEVICES:
             raise ValueError(f"device '{device}' (choices: {', '.join(DEVICES)})")
-        model, _config, info = load_checkpoint(path)
+        from streid.export.onnx_export import trained_on
+
+        model, config, info = load_checkpoint(path)
         use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
         self.device = torch.device("cuda" if use_cuda else "cpu")
         self._torch = torch
@@ -174,11 +168,37 @@ class TorchEmbedder(Embedder):
             "model": info["model"], "config": info["model_config"], "seq_len": info["seq_len"],
             "height": info["height"], "width": info["width"], "embedding_dim": info["embedding_dim"],
             "mean": list(MEAN), "std": list(STD), "precision": "fp32", "version": streid.__version__,
+            "trained_on": trained_on(config),
         }
 
     def _run(self, clips: np.ndarray) -> np.ndarray:
         with self._torch.inference_mode():
             return self.module(self._torch.from_numpy(clips).to(self.device)).float().cpu().numpy()
+
+
+def engine_meta(path: Path) -> dict[str, Any]:
+    """The metadata of a TensorRT engine, from its ``ENGINE.json`` sidecar."""
+    sidecar = path.with_name(path.name + ".json")
+    if not sidecar.is_file():
+        raise MetadataError(f"{path}: no {sidecar.name} next to the engine; the model is never guessed from a name")
+    try:
+        raw = json.loads(sidecar.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise MetadataError(f"{sidecar}: not valid JSON ({exc})") from None
+    return from_props({f"streid.{k}": v if isinstance(v, str) else json.dumps(v) for k, v in raw.items()},
+                      str(sidecar))
+
+
+def artifact_meta(path: str | Path) -> dict[str, Any] | None:
+    """An artifact's metadata without opening a runtime session (None for a training checkpoint: it carries no
+    calibration). Used to read the matching thresholds that travel with the embedder."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".engine":
+        return engine_meta(path)
+    if suffix == ".onnx":
+        return read_onnx_meta(path)
+    return None
 
 
 def load_embedder(path: str | Path, device: str = "auto", threads: int = 0) -> Embedder:

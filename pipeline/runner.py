@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from streid.pipeline.activation import ActivationThresholds, detector_calibration
 from streid.pipeline.config import PipelineSection
 from streid.pipeline.detector import Detector, MOTDetFileDetector, YoloDetector
 from streid.pipeline.embedding import EmbedBatcher, Embedder
@@ -122,9 +123,15 @@ class Runner:
         gate = GateParams(t.min_height, t.min_width, t.min_aspect, t.max_aspect, t.min_conf, t.edge_margin,
                           t.max_overlap)
         self.buffers = {c.name: TrackletBuffer(c.name, seq_len, crop_h, crop_w, gate, t.max_crops, t.update_every,
-                                               t.lost_frames, t.min_gap) for c in cfg.cameras}
+                                               t.lost_frames, t.min_gap, t.crop_mode) for c in cfg.cameras}
         self.trackers = CameraTrackers(cfg.tracker.name, cfg.tracker.frame_rate, cfg.tracker.lost_track_buffer,
                                        dict(cfg.tracker.params))
+        self.activation = ActivationThresholds(self.trackers.factory, dict(cfg.tracker.params),
+                                               detector_calibration(getattr(self.detector, "weights", "") or ""),
+                                               cfg.detector.conf if cfg.detector.kind == "yolo" else 0.0)
+        self.trackers.set_params(self.activation.values)
+        log.info("tracker thresholds: %s", self.activation.line())
+        self.fired: dict[str, list[float]] = {}  # camera -> [detections, best score, tracked boxes]
         self.batcher = EmbedBatcher(self.embedder, cfg.embedder.max_batch,
                                     cfg.embedder.max_wait_ms / 1000 if self.live else 0.0)
         self.events = EventWriter(self.out / "events.jsonl" if cfg.output.events else None)
@@ -205,8 +212,14 @@ class Runner:
                     if self.identity is not None:  # publish the old stream's tracks before its clock is re-anchored
                         self._publish(self.batcher.poll(force=True))
                 self.last_pts[frame.camera] = frame.pts
+            if self.activation.observe(dets.confidence):
+                self.trackers.set_params(self.activation.values)
             with self.metrics.stage("track"):
                 tracked = self.trackers.update(frame.camera, dets, timestamp)
+            fired = self.fired.setdefault(frame.camera, [0, 0.0, 0])
+            fired[0] += len(dets)
+            fired[1] = max(fired[1], float(dets.confidence.max())) if len(dets) else fired[1]
+            fired[2] += len(tracked)
             if self.identity is not None and tracked.tracker_id is not None:
                 self.identity.seen(frame.camera, tracked.tracker_id.tolist(), frame.pts)
             with self.metrics.stage("tracklets"):
@@ -258,6 +271,8 @@ class Runner:
         extra: list[dict[str, Any]] = [{} for _ in tracklets]
         if self.identity is not None and match:
             extra = self.identity.update(tracklets)
+            for event in self.identity.calibration_events():  # the site refined the matching thresholds
+                self.events.write(event)
         for t, fields in zip(tracklets, extra, strict=True):
             self.events.write({**tracklet_event(t, t.last_frame, inline), **fields})
 
@@ -290,6 +305,11 @@ class Runner:
                 videos[camera] = path
         for writer in self.mot.values():
             writer.close()
+        for camera, (detections, best, tracked) in self.fired.items():
+            if detections and not tracked:  # say why the run has no tracks instead of ending silently
+                reason = self.activation.reason_for_no_tracks(camera, int(detections), best)
+                log.warning(reason)
+                self.events.write({"type": "no_tracks", "camera": camera, "time": time.time(), "reason": reason})
         for src in self.sources:
             self.metrics.set_source_counts(src.name, src.frames_in, src.dropped)
         self.events.close()

@@ -45,6 +45,13 @@ class CameraTrackers:
             self.next_id[camera] = max(self.next_id.get(camera, 0), int(out.tracker_id.max()) + 1)
         return out
 
+    def set_params(self, params: dict[str, float]) -> None:
+        """New confidence thresholds for every camera's tracker, running or still to come."""
+        self.kwargs.update(params)
+        for tracker in self.trackers.values():
+            for key, value in params.items():
+                setattr(tracker, key, value)
+
     def reset(self, camera: str | None = None) -> None:
         """Forget one camera's tracks (after a reconnect) or every camera's."""
         for cam in list(self.trackers) if camera is None else [camera]:

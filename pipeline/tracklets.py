@@ -76,9 +76,31 @@ def thin(frames: list[int], cap: int) -> list[int]:
     return keep
 
 
-def crop(image: np.ndarray, box: np.ndarray, height: int, width: int) -> np.ndarray:
+CROP_MODES = ("aspect", "stretch")
+ASPECT_MARGIN = 1.1  # box height around the person, as the synthetic world's tracklet crops are cut (render.py)
+
+
+def crop(image: np.ndarray, box: np.ndarray, height: int, width: int, mode: str = "stretch") -> np.ndarray:
+    """The box's pixels resized to (height, width).
+
+    ``stretch`` resizes the box itself (MARS-style detector crops); ``aspect`` first widens (or heightens) the
+    box around its centre to the crop's aspect with a 10 % margin, so a person keeps their proportions, as in the
+    crops the built-in re-id model was trained on; parts outside the frame repeat the border pixels.
+    """
     import cv2
 
+    if mode == "aspect":
+        x1, y1, x2, y2 = (float(v) for v in box[:4])
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        bh = max(y2 - y1, (x2 - x1) * height / width) * ASPECT_MARGIN
+        bw = bh * width / height
+        x1, x2, y1, y2 = round(cx - bw / 2), round(cx + bw / 2), round(cy - bh / 2), round(cy + bh / 2)
+        h, w = image.shape[:2]
+        pad = max(0, -x1, -y1, x2 - w, y2 - h)
+        if pad:
+            image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        patch = image[y1 + pad:max(y2, y1 + 1) + pad, x1 + pad:max(x2, x1 + 1) + pad]
+        return cv2.resize(patch, (width, height), interpolation=cv2.INTER_LINEAR)
     h, w = image.shape[:2]
     x1, y1 = int(max(0, np.floor(box[0]))), int(max(0, np.floor(box[1])))
     x2, y2 = int(min(w, np.ceil(box[2]))), int(min(h, np.ceil(box[3])))
@@ -106,8 +128,10 @@ class TrackletBuffer:
 
     def __init__(self, camera: str, seq_len: int = 8, crop_height: int = 256, crop_width: int = 128,
                  gate: GateParams | None = None, max_crops: int = 32, update_every: int = 30,
-                 lost_frames: int = 30, min_gap: int = 1) -> None:
-        self.camera = camera
+                 lost_frames: int = 30, min_gap: int = 1, crop_mode: str = "stretch") -> None:
+        if crop_mode not in CROP_MODES:
+            raise ValueError(f"crop_mode must be one of {CROP_MODES}, got {crop_mode!r}")
+        self.camera, self.crop_mode = camera, crop_mode
         self.seq_len, self.crop_height, self.crop_width = seq_len, crop_height, crop_width
         self.gate = gate or GateParams()
         self.max_crops = max(max_crops, seq_len)
@@ -149,7 +173,7 @@ class TrackletBuffer:
         track.frames.append(frame.index)
         track.pts.append(frame.pts)
         track.boxes.append(box.astype(np.float32))
-        track.crops.append(crop(frame.image, box, self.crop_height, self.crop_width))
+        track.crops.append(crop(frame.image, box, self.crop_height, self.crop_width, self.crop_mode))
         track.changed = True
         if len(track.frames) > self.max_crops:
             keep = thin(track.frames, self.max_crops)

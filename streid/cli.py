@@ -10,7 +10,8 @@ import typer
 
 from streid.config import ConfigError, load_config
 from streid.export.cli import export_app
-from streid.pipeline.identity.cli import reid_command
+from streid.models.cli import models_app
+from streid.pipeline.identity.cli import reid_command, serve_command
 from streid.train.cli import ablation_cmd, eval_cmd, explain_cmd, train_app
 
 app = typer.Typer(
@@ -26,6 +27,10 @@ config_app = typer.Typer(
 app.add_typer(config_app, name="config")
 app.add_typer(export_app, name="export")
 app.add_typer(train_app, name="train")
+app.add_typer(models_app, name="models")
+identity_app = typer.Typer(help="Site-wide identities (many devices, one service).", no_args_is_help=True)
+identity_app.command("serve")(serve_command)
+app.add_typer(identity_app, name="identity")
 app.command("eval")(eval_cmd)
 app.command("explain")(explain_cmd)
 app.command("ablation")(ablation_cmd)
@@ -112,19 +117,55 @@ def run_cmd(
 
 @app.command()
 def search(
-    store: Annotated[Path, typer.Option("--store", help="folder holding identities.sqlite")],
     query: Annotated[
         list[str], typer.Option("--query", help="image file(s), or a tracklet: row id or camera:track_id")
     ],
+    store: Annotated[Path | None, typer.Option("--store", help="folder holding identities.sqlite")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="PostgreSQL URL of a site-wide store (or STREID_DB_URL; "
+                                                       "password via PGPASSWORD / STREID_DB_PASSWORD_FILE)")] = None,
+    site: Annotated[str, typer.Option("--site", help="site name in the database")] = "default",
     top: Annotated[int, typer.Option("--top", min=1)] = 10,
     embedder: Annotated[
-        Path | None, typer.Option("--embedder", help="model for image queries (default: the store's)")
+        Path | None, typer.Option("--embedder", help="model for image queries: artifact or `streid models` name "
+                                                "(default: the store's)")
     ] = None,
 ) -> None:
     """Rank global identities by similarity to query images or a stored tracklet."""
     from streid.pipeline.identity.cli import search_command
 
-    raise typer.Exit(search_command(store, query, top, embedder))
+    raise typer.Exit(search_command(store, query, top, embedder, db, site))
+
+
+@app.command()
+def calibrate(
+    embedder: Annotated[str, typer.Option("--embedder", help="re-id ONNX artifact, or 'default' (built-in)")],
+    data: Annotated[Path, typer.Option("--data", help="synthetic scenes (site.json + gt/) or a MARS-layout folder")],
+    out: Annotated[Path | None, typer.Option("--out", help="write a calibrated copy here (default: the artifact "
+                                                           "itself, rewritten atomically)")] = None,
+    work: Annotated[Path | None, typer.Option("--work", help="scenes: job folder for the tracklets (resumable)")]
+    = None,
+    max_tracklets: Annotated[int, typer.Option("--max-tracklets", min=4, help="MARS layout: tracklets used")] = 800,
+) -> None:
+    """Fit the matcher's gate and offline threshold for an embedder on labelled data; store them in the artifact."""
+    import logging
+
+    from streid.calibrate import calibrate_artifact
+    from streid.defaults import resolve_embedder
+    from streid.export.metadata import MetadataError
+
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        path = Path(resolve_embedder(embedder))
+        if not path.is_file():
+            raise FileNotFoundError(f"--embedder {path}: not found")
+        cal, target = calibrate_artifact(path, data, out, work, max_tracklets)
+    except (FileNotFoundError, ValueError, MetadataError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"calibration: {cal.line()}")
+    typer.echo(f"  negative distances {cal.quantiles['neg']}")
+    typer.echo(f"  positive distances {cal.quantiles['pos']}")
+    typer.echo(f"wrote streid.calibration into {target}")
 
 
 @app.command()

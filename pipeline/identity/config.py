@@ -5,6 +5,8 @@ Pydantic only, so validating a config never imports numpy-heavy or GStreamer cod
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from streid.config import Section
@@ -52,15 +54,46 @@ class RetentionConfig(Section):
     store_crops: bool = True
 
 
+class CalibrationConfig(Section):
+    """Per-site refinement of the thresholds that the config leaves unset (see identity/site_calibration.py)."""
+
+    refine: bool = True  # refit gate/offline_threshold from this site's unlabeled pairs while running
+    use_artifact: bool = True  # start from the embedder artifact's calibration (false: the fallback, site rule only)
+    refit_every: int = Field(200, ge=1)  # new negative pairs between two refits
+    band: float = Field(0.25, gt=0.0, lt=1.0)  # a refit stays within prior * (1 +- band) (2x band without artifact)
+    max_pairs: int = Field(4000, ge=10)  # distances kept per kind (memory bound)
+class RemoteConfig(Section):
+    """``mode: remote``: where the site's identity service is reached, and the edge's outbox (loss-free buffer).
+
+    Credentials are never in the config: STREID_MQTT_USERNAME / STREID_MQTT_PASSWORD[_FILE] in the environment.
+    """
+
+    broker: str = "mqtt://127.0.0.1:1883"  # mqtts:// for TLS (CA: STREID_MQTT_CA)
+    site: str = Field("default", pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    edge: str = Field("edge", pattern=r"^[A-Za-z0-9_.-]{1,64}$")  # unique per device on the site
+    outbox: str | None = None  # SQLite file; default OUTPUT_DIR/outbox.sqlite
+    max_outbox: int = Field(100_000, ge=1)  # past this many unsent messages the oldest are dropped (counted)
+
+
 class IdentityConfig(Section):
-    """Online matching gate and switch rule, offline clustering threshold, site and retention."""
+    """Online matching gate and switch rule, offline clustering threshold, site and retention.
+
+    ``gate`` / ``offline_threshold`` unset (the default): the embedder artifact's calibration, refined on the site;
+    without one a conservative fallback, refined on the site (identity/calibration.py says how).
+    """
 
     enabled: bool = True  # streid run: global ids online whenever the pipeline has an embedder
-    gate: float = Field(0.35, gt=0.0, le=2.0)  # max cosine distance to join an existing identity
+    gate: float | None = Field(None, gt=0.0, le=2.0)  # max cosine distance to join an existing identity
     switch_margin: float = Field(0.1, ge=0.0)  # an assigned tracklet moves only if another id is this much closer
     max_exemplars: int = Field(8, ge=1)
     transit_penalty: float = Field(0.5, ge=0.0)  # added to the distance when a transit is slower than max_s
-    offline_threshold: float = Field(0.35, gt=0.0, le=2.0)  # average-linkage stop distance
+    offline_threshold: float | None = Field(None, gt=0.0, le=2.0)  # average-linkage stop distance
     time_tolerance_s: float = Field(0.0, ge=0.0)  # overlaps shorter than this are not "at the same time"
+    camera_centering: bool = Field(
+        True, description="subtract each camera's mean embedding before matching (identity/centering.py)"
+    )
     site: SiteConfig = Field(default_factory=SiteConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    mode: Literal["embedded", "remote"] = "embedded"  # remote: a site-wide `streid identity serve` decides
+    remote: RemoteConfig = Field(default_factory=RemoteConfig)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from streid.pipeline.config import PipelineSection
+from streid.pipeline.identity.calibration import Thresholds
 from streid.pipeline.identity.config import IdentityConfig
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ class ReidResult:
     final: dict[Key, int] = field(default_factory=dict)
     evaluation: dict[str, Any] | None = None
     report: Path | None = None
+    thresholds: dict[str, Any] = field(default_factory=dict)  # gate/offline threshold used, sources, site refits
 
 
 def find_mot_files(root: Path, cameras: list[str], what: str) -> dict[str, Path]:
@@ -178,8 +180,15 @@ def _camera_section(job: ReidJob, cams: list[str], out_dir: Path) -> PipelineSec
 
 def run_reid_job(job: ReidJob, *, stop: threading.Event | None = None, detector: Any = None, embedder: Any = None,
                  progress: bool = False, overwrite: bool = False,
-                 on_camera_done: Callable[[str], None] | None = None) -> ReidResult:
-    """Run (or resume) the job; ``detector``/``embedder`` objects replace the configured ones (tests, benches)."""
+                 on_camera_done: Callable[[str], None] | None = None, videos: bool = True,
+                 executor: str = "inprocess", ray_address: str | None = None) -> ReidResult:
+    """Run (or resume) the job; ``detector``/``embedder`` objects replace the configured ones (tests, benches).
+
+    ``videos=False`` skips phase 3 and the report (calibration and benchmarks need ids and scores only).
+    ``executor="ray"`` runs phase 1 as one Ray task per camera (:mod:`ray_exec`), same results.
+    """
+    if executor not in ("inprocess", "ray"):
+        raise ValueError(f"executor {executor!r}: use inprocess or ray")
     from streid.pipeline.identity.build import store_from_config
     from streid.pipeline.runner import stop_on_signals
 
@@ -196,6 +205,16 @@ def run_reid_job(job: ReidJob, *, stop: threading.Event | None = None, detector:
             todo = [c for c in job.videos if not paths.done(c).is_file()]
             if todo:
                 paths.identities.unlink(missing_ok=True)
+            if todo and executor == "ray":
+                from streid.pipeline.identity.ray_exec import run_cameras_on_ray
+
+                result.processed = run_cameras_on_ray(job, todo, paths, store, detector, embedder, stop,
+                                                      ray_address, on_camera_done)
+                if result.processed != todo:
+                    result.interrupted = True
+                    return result
+                todo = []
+            elif todo:
                 detector = detector or _build_detector(job, todo, paths)
                 embedder = embedder or _load_embedder(job)
             for cam in todo:
@@ -206,17 +225,19 @@ def run_reid_job(job: ReidJob, *, stop: threading.Event | None = None, detector:
                 if on_camera_done is not None:
                     on_camera_done(cam)
             done = {c: json.loads(paths.done(c).read_text()) for c in job.videos}
-            result.online, result.final = _identities(job, paths, store, done)
-            if not _render(job, paths, result.final, done, stop):
+            result.online, result.final, result.thresholds = _identities(job, paths, store, done)
+            if videos and not _render(job, paths, result.final, done, stop):
                 result.interrupted = True
                 return result
             if job.gt:
-                result.evaluation = evaluate_job(job, paths)
+                result.evaluation = {**evaluate_job(job, paths), "thresholds": result.thresholds}
                 _write_json(paths.out / "eval.json", result.evaluation)
+            if not videos:
+                return result
             from streid.pipeline.identity.report import write_report
 
             result.report = write_report(paths.out, store, list(job.videos), done, result.online,
-                                         result.evaluation, job.identity.gate)
+                                         result.evaluation, float(result.thresholds["gate"]))
     finally:
         store.close()
     return result
@@ -266,21 +287,28 @@ def _run_camera(job: ReidJob, cam: str, paths: JobPaths, store: Any, detector: A
 
 
 def _identities(job: ReidJob, paths: JobPaths, store: Any,
-                done: dict[str, dict[str, Any]]) -> tuple[dict[Key, int], dict[Key, int]]:
-    """Phase 2: online ids by replay, then offline clustering; skipped when its marker matches the inputs."""
-    stamp = hashlib.sha256(json.dumps([job.identity.model_dump(mode="json"), done], sort_keys=True)
-                           .encode()).hexdigest()
+                done: dict[str, dict[str, Any]]) -> tuple[dict[Key, int], dict[Key, int], dict[str, Any]]:
+    """Phase 2: online ids by replay, then offline clustering; skipped when its marker matches the inputs.
+
+    The thresholds start from config > the embedder's calibration > fallback, are refined on this site during the
+    replay (``identity.calibration``), and the offline clustering uses the last refit."""
+    from streid.pipeline.identity.build import thresholds_from_config
+
+    start = thresholds_from_config(job.identity, job.pipeline.embedder.path or None)
+    stamp = hashlib.sha256(json.dumps([job.identity.model_dump(mode="json"), start.record(), done],
+                                      sort_keys=True).encode()).hexdigest()
     if paths.identities.is_file():
         marker = json.loads(paths.identities.read_text())
         if marker.get("stamp") == stamp:
-            return _parse_ids(marker["online"]), _parse_ids(marker["final"])
+            return _parse_ids(marker["online"]), _parse_ids(marker["final"]), marker.get("thresholds", {})
     for cam in job.videos:  # the final ids change: so do the videos drawn with them
         paths.video(cam).unlink(missing_ok=True)
-    online, events = replay(job, paths, store, done)
+    online, events, used = replay(job, paths, store, done, start)
     from streid.pipeline.identity.build import constraints_from_config
     from streid.pipeline.identity.offline import relabel_store
 
-    final = relabel_store(store, constraints_from_config(job.identity), job.identity.offline_threshold)
+    final = relabel_store(store, constraints_from_config(job.identity), used["offline_threshold"],
+                          centre=job.identity.camera_centering)
     now = time.time()
     events += [{"type": "relabel", "camera": k[0], "time": now, "track_id": k[1], "global_id": g,
                 "online_id": online.get(k)} for k, g in final.items() if online.get(k) != g]
@@ -291,25 +319,30 @@ def _identities(job: ReidJob, paths: JobPaths, store: Any,
         _write_tracks(paths.cam(cam) / f"{cam}.txt", paths.tracks(cam), cam, final)
         _write_tracks(paths.cam(cam) / f"{cam}.txt", paths.tracks(cam, online=True), cam, online)
     _write_json(paths.identities, {"stamp": stamp, "online": {_key_text(k): g for k, g in online.items()},
-                                   "final": {_key_text(k): g for k, g in final.items()}})
-    return online, final
+                                   "final": {_key_text(k): g for k, g in final.items()}, "thresholds": used})
+    return online, final, used
 
 
-def replay(job: ReidJob, paths: JobPaths, store: Any,
-           done: dict[str, dict[str, Any]]) -> tuple[dict[Key, int], list[dict[str, Any]]]:
+def replay(job: ReidJob, paths: JobPaths, store: Any, done: dict[str, dict[str, Any]],
+           start: Thresholds | None = None) -> tuple[dict[Key, int], list[dict[str, Any]], dict[str, Any]]:
     """Feed every camera's tracklet events to a fresh online matcher, one joint batch per decision frame.
 
     An event is decided at its ``frame``, except an ``end``, decided ``lost_frames`` after the track was last seen
     (or at its camera's end). Ties go by camera order then file order, and the tracks in view in every frame up to
     the decision (the local MOT rows) reach :meth:`IdentityStage.seen` first: what a lockstep run over all cameras
-    does.
+    does. Returns the online ids, the merged events (with ``calibration`` events where the site refined the
+    thresholds) and the thresholds in force at the end with their history.
     """
     from streid.pipeline.events import read_events
-    from streid.pipeline.identity.build import matcher_from_config
+    from streid.pipeline.identity.build import calibrator_from_config, matcher_from_config, thresholds_from_config
+    from streid.pipeline.identity.centering import CameraCentering
     from streid.pipeline.identity.stage import IdentityStage, event_fields, obs_from_event
 
     store.clear_identities()
-    stage = IdentityStage(store, lambda dim: matcher_from_config(job.identity, dim))
+    start = start or thresholds_from_config(job.identity, job.pipeline.embedder.path or None)
+    stage = IdentityStage(store, lambda dim: matcher_from_config(job.identity, dim, start), thresholds=start,
+                          calibrator=calibrator_from_config(job.identity, start),
+                          centering=CameraCentering() if job.identity.camera_centering else None)
     lost = job.pipeline.tracklets.lost_frames
     items: list[tuple[int, int, int, dict[str, Any]]] = []
     for ci, cam in enumerate(job.videos):
@@ -338,9 +371,14 @@ def replay(job: ReidJob, paths: JobPaths, store: Any,
         decisions = stage.assign([obs_from_event(e) for e in batch])
         fields = {id(e): event_fields(d) for e, d in zip(batch, decisions, strict=True) if d is not None}
         merged.extend({**e, **fields.get(id(e), {})} for e in events)
+        merged.extend(stage.calibration_events())
     online = {(t.camera, t.track_id): int(t.global_id) for t in store.tracklets(with_embeddings=False)
               if t.global_id is not None}
-    return online, merged
+    end = stage.thresholds or start
+    history = stage.calibrator.history if stage.calibrator is not None else []
+    used = {**end.record(), "start": start.record(), "refits": len(history),
+            "last_refit": history[-1] if history else None}
+    return online, merged, used
 
 
 def _tracks_per_frame(path: Path) -> dict[int, list[int]]:

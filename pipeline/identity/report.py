@@ -18,7 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from streid.pipeline.identity.store import SqliteStore, StoredTracklet
+from streid.pipeline.identity.store import Store, StoredTracklet
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def _timeline_svg(spans: list[tuple[str, float, float]], cameras: list[str], t_m
     return "".join(parts)
 
 
-def _save_crop(store: SqliteStore, t: StoredTracklet, dest: Path) -> bool:
+def _save_crop(store: Store, t: StoredTracklet, dest: Path) -> bool:
     """The middle crop of the tracklet's last stored set, as a JPEG; False when crops were not kept."""
     import cv2
 
@@ -127,7 +127,7 @@ def _eval_html(ev: dict[str, Any]) -> str:
     return out
 
 
-def write_report(out: Path, store: SqliteStore, cameras: list[str], done: dict[str, dict[str, Any]],
+def write_report(out: Path, store: Store, cameras: list[str], done: dict[str, dict[str, Any]],
                  online: dict[tuple[str, int], int], evaluation: dict[str, Any] | None, gate: float) -> Path:
     """Rebuild ``out/report.html`` and ``out/report_assets/`` from the store."""
     assets = out / ASSETS

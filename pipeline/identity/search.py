@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from streid.pipeline.identity.neighbours import VectorIndex
 from streid.pipeline.identity.records import normalise
-from streid.pipeline.identity.store import SqliteStore, StoredTracklet
+from streid.pipeline.identity.store import Store, StoredTracklet
 
 
 @dataclass
@@ -27,8 +28,12 @@ class Hit:
     best_tracklet: int
 
 
-def rank(store: SqliteStore, query: np.ndarray, top: int = 10, exclude: int | None = None) -> list[Hit]:
-    """Identities ranked by distance to ``query`` (Q, D) embeddings; tracklet ``exclude`` is left out."""
+def rank(store: Store, query: np.ndarray, top: int = 10, exclude: int | None = None) -> list[Hit]:
+    """Identities ranked by distance to ``query`` (Q, D) embeddings; tracklet ``exclude`` is left out.
+
+    The mean distance over queries is ``1 - mean(q) . g``, so one index search with the mean query ranks the
+    gallery; the search widens until ``top`` identities are found (the offline clustering's FAISS index).
+    """
     rows = [t for t in store.tracklets() if t.global_id is not None and t.id != exclude]
     with_emb = [t for t in rows if t.embedding is not None]
     if not with_emb:
@@ -37,16 +42,24 @@ def rank(store: SqliteStore, query: np.ndarray, top: int = 10, exclude: int | No
     gal = normalise(np.stack([t.embedding for t in with_emb]))
     if gal.shape[1] != q.shape[1]:
         raise ValueError(f"query has dimension {q.shape[1]}, store embeddings have {gal.shape[1]}")
-    dist = (1.0 - q @ gal.T).mean(axis=0)
-    best: dict[int, tuple[float, int]] = {}
-    for t, d in zip(with_emb, dist, strict=True):
-        if t.global_id not in best or d < best[t.global_id][0]:
-            best[t.global_id] = (float(d), t.id)
-    hits = []
-    for gid, (d, tid) in sorted(best.items(), key=lambda kv: (kv[1][0], kv[0]))[:top]:
-        members = [t for t in rows if t.global_id == gid]
-        hits.append(Hit(gid, d, _spans(members), len(members), tid))
-    return hits
+    index = VectorIndex(gal)
+    mean_q = q.astype(np.float64).mean(axis=0)
+    k = max(4 * top, 64)
+    while True:
+        idx, sims = index.nearest(mean_q, k)
+        best: dict[int, tuple[float, int]] = {}
+        for i, sim in zip(idx.tolist(), sims.tolist(), strict=True):
+            t, d = with_emb[i], 1.0 - sim
+            if t.global_id not in best or d < best[t.global_id][0]:
+                best[t.global_id] = (d, t.id)
+        if len(best) >= top or k >= len(with_emb):
+            break
+        k *= 4
+    by_gid: dict[int, list[StoredTracklet]] = {}
+    for t in rows:
+        by_gid.setdefault(int(t.global_id), []).append(t)
+    return [Hit(gid, d, _spans(by_gid[gid]), len(by_gid[gid]), tid)
+            for gid, (d, tid) in sorted(best.items(), key=lambda kv: (kv[1][0], kv[0]))[:top]]
 
 
 def _spans(members: list[StoredTracklet]) -> dict[str, tuple[float, float]]:
@@ -57,7 +70,7 @@ def _spans(members: list[StoredTracklet]) -> dict[str, tuple[float, float]]:
     return out
 
 
-def tracklet_query(store: SqliteStore, spec: str) -> tuple[np.ndarray, int]:
+def tracklet_query(store: Store, spec: str) -> tuple[np.ndarray, int]:
     """Embedding and row id of a stored tracklet given as a row id (``17``) or ``camera:track_id``."""
     rows = store.tracklets()
     if ":" in spec:
@@ -72,7 +85,7 @@ def tracklet_query(store: SqliteStore, spec: str) -> tuple[np.ndarray, int]:
     return match[0].embedding[None], match[0].id
 
 
-def image_query(store: SqliteStore, images: list[Path], embedder_path: Path | None = None,
+def image_query(store: Store, images: list[Path], embedder_path: Path | None = None,
                 embedder: Any = None) -> np.ndarray:
     """Embed each image as a still clip (the image repeated L times) with the store's embedder.
 

@@ -16,9 +16,12 @@ from typing import Any, Literal
 
 import numpy as np
 
+from streid.pipeline.identity.calibration import Thresholds
+from streid.pipeline.identity.centering import CameraCentering
 from streid.pipeline.identity.config import IdentityConfig
 from streid.pipeline.identity.matcher import OnlineMatcher
 from streid.pipeline.identity.records import Decision, TrackletObs, from_tracklet, normalise, track_span
+from streid.pipeline.identity.site_calibration import SiteCalibrator
 from streid.pipeline.identity.store import Store
 from streid.records import Tracklet, TrackletState
 
@@ -61,9 +64,14 @@ class IdentityStage:
 
     def __init__(self, store: Store, matcher_factory: Callable[[int], OnlineMatcher] | None, *,
                  t_offsets: dict[str, float] | None = None, track_offsets: dict[str, int] | None = None,
-                 clock: Literal["video", "wall"] = "video") -> None:
+                 clock: Literal["video", "wall"] = "video", thresholds: Thresholds | None = None,
+                 calibrator: SiteCalibrator | None = None, centering: CameraCentering | None = None) -> None:
         self.store = store
+        self.centering = centering  # camera-bias removal: matching (and the store) work in the centred space
         self.factory = matcher_factory
+        self.calibrator = calibrator  # refines the gate / offline threshold from this site's pairs
+        self._thresholds = thresholds
+        self._reported = 0  # calibration refits already handed out as events
         self.matcher: OnlineMatcher | None = None
         self.t_offsets = dict(t_offsets or {})
         self.track_offsets = track_offsets or {}
@@ -93,11 +101,15 @@ class IdentityStage:
         """Write the tracklets (and crops) to the store, then match them jointly (None each when only recording)."""
         if not obs:
             return []
+        if self.centering is not None and self.factory is not None:
+            obs = self.centering.centre(obs)
         self.store.put_tracklets(obs, crops)
         if self.factory is None:
             return [None] * len(obs)
         if self.matcher is None:
             self.matcher = self.factory(int(obs[0].embedding.size))
+        if self.calibrator is not None and self.calibrator.add(obs):
+            self.matcher.gate = self.calibrator.current.gate
         decisions = self.matcher.update(obs)
         self.store.put_decisions(decisions)
         for d in decisions:
@@ -112,9 +124,11 @@ class IdentityStage:
         if self.clock == "wall" and (camera not in self.t_offsets or pts < self._last_pts.get(camera, pts)):
             self.t_offsets[camera] = time.time() - pts  # first frame, or the stream restarted: re-anchor
         self._last_pts[camera] = pts
+        off, t = self.track_offsets.get(camera, 0), pts + self.t_offsets.get(camera, 0.0)
+        if self.calibrator is not None and self.factory is not None:
+            self.calibrator.seen((camera, int(tid) + off) for tid in track_ids)
         if self.matcher is None:
             return
-        off, t = self.track_offsets.get(camera, 0), pts + self.t_offsets.get(camera, 0.0)
         for tid in track_ids:
             self.matcher.extend((camera, int(tid) + off), t)
 
@@ -122,6 +136,19 @@ class IdentityStage:
         if self.clock == "wall" and camera not in self.t_offsets:  # a tracklet before any frame was seen
             self.t_offsets[camera] = time.time() - (pts or 0.0)
         return self.t_offsets.get(camera, 0.0)
+
+    @property
+    def thresholds(self) -> Thresholds | None:
+        """Gate and offline threshold in force now (after the site's refits), with where each came from."""
+        return self.calibrator.current if self.calibrator is not None else self._thresholds
+
+    def calibration_events(self) -> list[dict[str, Any]]:
+        """Refits since the last call, as ``calibration`` events (type, time, thresholds, pair counts)."""
+        if self.calibrator is None:
+            return []
+        new = self.calibrator.history[self._reported:]
+        self._reported = len(self.calibrator.history)
+        return [{"type": "calibration", "time": time.time(), **r} for r in new]
 
     def global_id(self, camera: str, track_id: int) -> int | None:
         """The global id of a camera's local track (as the tracker numbers it), once it has one."""
@@ -139,9 +166,23 @@ class IdentityStage:
 def stage_from_config(cfg: IdentityConfig, out_dir: str | Path, embedder: str | Path | None,
                       live: bool = False) -> IdentityStage:
     """The ``streid run`` stage: store in ``out_dir``, gallery and track numbering resumed from it; wall clock live."""
-    from streid.pipeline.identity.build import resume_matcher, store_from_config
+    from streid.pipeline.identity.build import (
+        calibrator_from_config,
+        resume_matcher,
+        store_from_config,
+        thresholds_from_config,
+    )
 
+    if cfg.mode == "remote":
+        from streid.pipeline.identity.remote import EdgeLink, RemoteIdentityStage
+
+        r = cfg.remote
+        link = EdgeLink(r.broker, r.site, r.edge, r.outbox or Path(out_dir) / "outbox.sqlite", r.max_outbox)
+        return RemoteIdentityStage(link, clock="wall" if live else "video")
+    thresholds = thresholds_from_config(cfg, embedder)
     store = store_from_config(cfg, out_dir, embedder)
     offsets = {cam: tid + 1 for cam, tid in store.max_track_ids().items()}
-    return IdentityStage(store, lambda dim: resume_matcher(cfg, store, dim), track_offsets=offsets,
-                         clock="wall" if live else "video")
+    return IdentityStage(store, lambda dim: resume_matcher(cfg, store, dim, thresholds), track_offsets=offsets,
+                         clock="wall" if live else "video", thresholds=thresholds,
+                         calibrator=calibrator_from_config(cfg, thresholds),
+                         centering=CameraCentering() if cfg.camera_centering else None)

@@ -57,6 +57,14 @@ class Store(ABC):
         """Every tracklet, ordered by row id."""
 
     @abstractmethod
+    def crops(self, tracklet_id: int) -> list[np.ndarray]:
+        """A tracklet's stored crops (each (L, H, W, 3) uint8), oldest first."""
+
+    @abstractmethod
+    def events(self) -> list[dict]:
+        """Every decision and relabel event as a dict of the ``events`` columns, oldest first."""
+
+    @abstractmethod
     def get_meta(self, key: str) -> str | None: ...
 
     @abstractmethod

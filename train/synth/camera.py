@@ -6,12 +6,13 @@ pictures of a person differ from another's.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from streid.train.synth.config import StyleConfig
+from streid.train.synth.randomise import clutter_background, illumination, motion_blur
 
 STREET_GROUND = ((120, 122, 125), (95, 100, 104), (140, 135, 128), (90, 110, 95), (105, 115, 130))
 STREET_WALLS = ((150, 160, 175), (110, 120, 140), (170, 170, 165), (90, 95, 110), (60, 80, 120), (140, 150, 120))
@@ -38,6 +39,13 @@ class CameraLook:
     blur_sigma: float
     jpeg_quality: int
     resolution: float  # < 1: the sensor is coarser than the output (upsampled crops look soft)
+    # domain randomisation (style.randomise > 0): all 0 in a plain world
+    gradient: float = 0.0  # strength of a linear light gradient across the frame
+    gradient_angle: float = 0.0
+    vignette: float = 0.0
+    motion_blur: float = 0.0  # pixels
+    motion_angle: float = 0.0
+    clutter: float = 0.0  # posters, windows, patches on the empty view (0..1)
 
     # -------------------------------------------------------------- geometry
 
@@ -76,8 +84,12 @@ class CameraLook:
         gains = np.asarray(self.gain, np.float32)
         lut = np.clip(np.arange(256, dtype=np.float32)[:, None] * gains, 0, 255).astype(np.uint8)
         out = cv2.LUT(image, lut.reshape(1, 256, 3))  # white balance x brightness, saturating like a sensor
+        if self.gradient > 0 or self.vignette > 0:
+            out = illumination(out, self.gradient, self.gradient_angle, self.vignette)
         if self.blur_sigma > 0.3:
             out = cv2.GaussianBlur(out, (0, 0), self.blur_sigma)
+        if self.motion_blur >= 2:
+            out = motion_blur(out, self.motion_blur, self.motion_angle)
         if self.noise_std > 0:
             noise = (rng.standard_normal(out.shape[:2], dtype=np.float32) * self.noise_std).astype(np.int16)
             out = cv2.add(out, cv2.merge([noise, noise, noise]), dtype=cv2.CV_8U)
@@ -99,7 +111,7 @@ def sample_camera(index: int, rng: np.random.Generator, style: StyleConfig, widt
     brightness = spread(*style.brightness)
     cast = rng.normal(0, style.colour_cast, 3)
     gain = tuple(float(max(0.3, brightness * (1 + c))) for c in cast)
-    return CameraLook(
+    look = CameraLook(
         index=index,
         name=f"cam{index + 1}",
         width=width,
@@ -115,6 +127,26 @@ def sample_camera(index: int, rng: np.random.Generator, style: StyleConfig, widt
         blur_sigma=max(0.0, spread(*style.blur_sigma)),
         jpeg_quality=int(np.clip(spread(*style.jpeg_quality), 20, 98)),
         resolution=float(np.clip(1.0 - rng.uniform(0, 0.45) * var, 0.35, 1.0)),
+    )
+    return randomise_camera(look, rng, style.randomise)
+
+
+def randomise_camera(look: CameraLook, rng: np.random.Generator, amount: float) -> CameraLook:
+    """Wider light, colour and motion for a domain-randomised world; drawn after every plain draw, so a
+    plain world (amount 0) is unchanged."""
+    if amount <= 0:
+        return look
+    cast = rng.normal(0, 0.12 * amount, 3)
+    return replace(
+        look,
+        gain=tuple(float(max(0.25, g * (1 + c))) for g, c in zip(look.gain, cast, strict=True)),
+        gradient=float(rng.uniform(0, 0.35) * amount),
+        gradient_angle=float(rng.uniform(0, 2 * math.pi)),
+        vignette=float(rng.uniform(0, 0.6) * amount),
+        motion_blur=float(rng.choice([0.0, rng.uniform(2, 7)], p=[1 - 0.35 * amount, 0.35 * amount])),
+        motion_angle=float(rng.uniform(0, math.pi)),
+        clutter=float(rng.uniform(0.3, 1.0) * amount),
+        noise_std=look.noise_std * float(rng.uniform(1.0, 1.0 + amount)),
     )
 
 
@@ -170,4 +202,6 @@ def render_background(cam: CameraLook) -> np.ndarray:
         a = cam.project(float(xw), 0, max(0.5, near * 0.5))
         b = cam.project(float(xw), 0, far_z)
         cv2.line(img, (int(a[0]), int(a[1])), (int(b[0]), int(max(b[1], v_base))), line_col, 1)
+    if cam.clutter > 0:
+        clutter_background(img, v_base, cam.clutter, np.random.default_rng([cam.palette_seed, 1]))
     return np.clip(img, 0, 255).astype(np.uint8)

@@ -43,6 +43,11 @@ class StyleConfig(Section):
     noise_std: Range = (2.0, 8.0)
     jpeg_quality: Range = (55.0, 92.0)
     blur_sigma: Range = (0.0, 1.2)
+    randomise: float = Field(
+        0.0, ge=0, le=1,
+        description="domain randomisation: textures, body shapes, clutter, distractors, shadows, light, motion "
+        "blur (0 = off, the world renders exactly as without it; 1 = full)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> StyleConfig:

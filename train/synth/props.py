@@ -9,6 +9,7 @@ import numpy as np
 
 from streid.train.synth.body import Figure
 from streid.train.synth.camera import CameraLook
+from streid.train.synth.randomise import DR_PROPS, draw_dr_prop
 
 KINDS = ("pole", "bin", "car", "bench", "planter", "sign")
 INDOOR_PROPS = ("pole", "bin", "bench", "planter", "sign")  # no cars in a corridor
@@ -40,6 +41,9 @@ def sample_prop(rng: np.random.Generator, x: float, z: float, kinds: tuple[str, 
 
 def draw_prop(prop: Prop, px_per_m: float) -> Figure:
     """The prop as a BGRA sprite with its ground contact at (foot_x, foot_y)."""
+    if prop.kind in DR_PROPS:
+        rng = np.random.default_rng([int(abs(prop.x) * 1000), int(abs(prop.z) * 1000), *prop.colour])
+        return draw_dr_prop(prop.kind, prop.colour, px_per_m, rng)
     wm, hm = SIZES_M[prop.kind]
     w = max(2, round(wm * px_per_m))
     h = max(2, round(hm * px_per_m))

@@ -12,6 +12,7 @@ from streid.train.synth.body import draw_person
 from streid.train.synth.camera import CameraLook
 from streid.train.synth.compose import Sprite, Truth, composite
 from streid.train.synth.props import INDOOR_PROPS, KINDS, draw_prop, prop_sprite_args, sample_prop
+from streid.train.synth.randomise import shadow_figure
 from streid.train.synth.site import PERSON_HEIGHT_M, Site, Walk, random_walk
 from streid.train.synth.world import World, stream
 
@@ -31,6 +32,20 @@ def person_sprite(
         return None
     fig = draw_person(app, view, phase, height_px, light=cam.light)  # type: ignore[arg-type]
     return Sprite.at_foot(fig, u, v, depth, pid)
+
+
+def with_shadows(world: World, sprites: list[Sprite]) -> list[Sprite]:
+    """Add a soft ground shadow behind every person sprite in a randomised world (never labelled)."""
+    if world.cfg.style.randomise <= 0:
+        return sprites
+    out = list(sprites)
+    for s in sprites:
+        if s.pid is None:
+            continue
+        fig = s.figure
+        shadow = shadow_figure(fig.bgra.shape[1] * 0.5, 0.5)
+        out.append(Sprite.at_foot(shadow, s.left + fig.foot_x, s.top + fig.foot_y, s.depth + 0.05))
+    return out
 
 
 def prop_sprites(world: World, kind: str, index: int) -> list[Sprite]:
@@ -71,7 +86,7 @@ class FrameRenderer:
                 if sprite is not None:
                     sprites.append(sprite)
         image = self.world.background(self.kind, self.camera).copy()
-        truths = composite(image, sprites)
+        truths = composite(image, with_shadows(self.world, sprites))
         if finish:
             image = self.cam.finish(image, stream(self.world.seed, f"noise-{self.kind}", self.camera, index))
         return image, truths
@@ -166,6 +181,7 @@ def render_tracklet(world: World, pid: int, camera: int, tracklet: int, frames: 
             s.left -= x0
             s.top -= y0
         patch = background[y0 : y0 + bh, x0 : x0 + bw].copy()
+        sprites = with_shadows(world, sprites)
         composite(patch, sprites)
         for s in sprites:
             s.left += x0

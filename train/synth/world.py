@@ -16,6 +16,7 @@ from streid.train.synth.appearance import Appearance, hard_negative, sample_appe
 from streid.train.synth.camera import CameraLook, render_background, sample_camera
 from streid.train.synth.config import PopulationConfig, SynthConfig
 from streid.train.synth.props import INDOOR_PROPS, KINDS, Prop, sample_prop
+from streid.train.synth.randomise import DR_PROPS, randomise_appearance
 from streid.train.synth.site import Site, plan_site
 
 REID_VIEW = (960, 540)  # the camera frame tracklet crops are cut from
@@ -61,15 +62,21 @@ class World:
     def people(self) -> dict[int, Appearance]:
         train, test = self.split
         out: dict[int, Appearance] = {}
+        amount, muted = self.cfg.style.randomise, self.cfg.population.muted_colours
         for group, pids in enumerate((train, test)):
             for app in sample_group(stream(self.seed, "population", group), pids, self.cfg.population):
-                out[app.pid] = app
+                out[app.pid] = randomise_appearance(app, stream(self.seed, "dr-person", app.pid), amount, muted)
         return out
 
     @cached_property
     def crowd(self) -> list[Appearance]:
         rng = stream(self.seed, "crowd")
-        return [sample_appearance(0, rng, self.cfg.population) for _ in range(CROWD)]
+        amount, muted = self.cfg.style.randomise, self.cfg.population.muted_colours
+        return [
+            randomise_appearance(sample_appearance(0, rng, self.cfg.population), stream(self.seed, "dr-crowd", i),
+                                 amount, muted)
+            for i in range(CROWD)
+        ]
 
     # ----------------------------------------------------------------- cameras
 
@@ -107,6 +114,12 @@ class World:
         for _ in range(int(rng.integers(lo, hi + 1))):
             z = float(rng.uniform(near, far))
             out.append(sample_prop(rng, float(rng.uniform(-0.8, 0.8)) * cam.half_width_at(z), z, kinds))
+        amount = self.cfg.style.randomise
+        if amount > 0:  # distractors of the randomised world: mannequins, poster boards, columns ...
+            dr = stream(self.seed, f"dr-props-{kind}", index)
+            for _ in range(int(dr.poisson(2.0 * amount))):
+                z = float(dr.uniform(near, far * 1.2))
+                out.append(sample_prop(dr, float(dr.uniform(-1.0, 1.0)) * cam.half_width_at(z), z, DR_PROPS))
         return out
 
     # ----------------------------------------------------------------- sites

@@ -49,3 +49,23 @@ def tiny_pipeline(**extra: Any) -> PipelineSection:
     }
     data.update(extra)
     return PipelineSection.model_validate(data)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Any:
+    """A real PostgreSQL in a temp data folder on a free loopback port (see tests/site_servers.py)."""
+    from tests.site_servers import PostgresServer
+
+    server = PostgresServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def mosquitto() -> Any:
+    """A real mosquitto broker on a free loopback port, with persistence in a temp folder."""
+    from tests.site_servers import MosquittoServer
+
+    server = MosquittoServer()
+    yield server
+    server.close()

@@ -16,6 +16,8 @@ SMALL: dict[str, dict[str, object]] = {
     "stt_gt": {
         "name": "stt_gt", "depth": 18, "width": 0.125, "dim": 32, "heads": 2, "parts": 2, "input_size": [64, 32],
     },
+    "osnet": {"name": "osnet", "arch": "osnet_x0_25"},
+    "mnv2": {"name": "mnv2", "embedding_dim": 16, "pretrained": None},
 }
 
 
@@ -53,7 +55,7 @@ def test_unknown_model_names_the_choices() -> None:
     class Fake:
         name = "resnet_lstm"
 
-    with pytest.raises(KeyError, match="choices: nl3d, stt_gt"):
+    with pytest.raises(KeyError, match="choices: mnv2, nl3d, osnet, stt_gt"):
         build_model(Fake(), 2)  # type: ignore[arg-type]
-    with pytest.raises(KeyError, match="choices: nl3d, stt_gt"):
+    with pytest.raises(KeyError, match="choices: mnv2, nl3d, osnet, stt_gt"):
         build_criterion(Fake(), 2)  # type: ignore[arg-type]

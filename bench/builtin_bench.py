@@ -1,0 +1,134 @@
+"""The built-in models on sites nobody tuned for: every synth style at a fresh seed, plus the held-out style.
+
+    .venv/bin/python bench/builtin_bench.py [--sites runs/eval] [--styles heldout,target,pretrain,tiny]
+        [--embedder deploy/models/reid_small.onnx] [--detector deploy/models/person_detector.onnx]
+        [--compare-embedder OLD.onnx ...] [--out runs/bench/builtin]
+
+Each style's site is a `streid synth --only scenes` folder SITES/STYLE/scenes (the command that makes a missing one
+is printed; seeds 101-104 are used by no training run and no threshold choice; the held-out style
+configs/synth/heldout.yaml is used by nothing else at all). For every site it runs the offline `streid reid` job
+(configs/reid/synth.yaml) twice, with ground-truth boxes and with the built-in detector, and prints multi-camera
+IDF1 (offline / online ids), cross-camera link precision / recall and each camera's tracker HOTA. On the held-out
+style it also prints the detector's mAP50 (every image of SITES/heldout/detection) and the re-id mAP of each
+embedder on SITES/heldout/reid's test split. Sizes and speeds (detector ms per frame at its imgsz, re-id clips/s at
+batch 8) close the table. OUT/summary.json keeps every number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO / "scripts"))
+
+SEEDS = {"heldout": 103, "target": 102, "pretrain": 101, "tiny": 104}
+
+
+def site_command(style: str, sites: Path) -> str:
+    extra = "" if style in ("heldout", "tiny") else " --set synth.scenes.cameras=4 --set synth.scenes.people=16"
+    return (f"streid synth --config configs/synth/{style}.yaml --out {sites / style} --seed {SEEDS.get(style, 100)} "
+            f"--only {'reid,scenes,detection' if style == 'heldout' else 'scenes'} --set synth.scenes.duration_s=45"
+            f"{extra}")
+
+
+def detector_map(detector: Path, detection: Path, out: Path) -> dict[str, float]:
+    """mAP50 / mAP50-95 / P / R of the detector on every image of a held-out detection set, and its speed."""
+    import yaml
+
+    from streid.offline import import_ultralytics
+
+    spec = yaml.safe_load((detection / "data.yaml").read_text())
+    data = out / "heldout_all.yaml"
+    out.mkdir(parents=True, exist_ok=True)
+    data.write_text(yaml.safe_dump({**spec, "path": str(detection.resolve()), "train": "images/train",
+                                    "val": ["images/train", "images/val"]}))
+    imgsz = 320
+    model = import_ultralytics().YOLO(str(detector), task="detect")
+    r = model.val(data=str(data), imgsz=imgsz, batch=1, device="cpu", plots=False, project=str(out), name="val",
+                  exist_ok=True, verbose=False)
+    return {"mAP50": float(r.box.map50), "mAP50-95": float(r.box.map), "precision": float(r.box.mp),
+            "recall": float(r.box.mr), "ms_per_frame": float(r.speed["inference"]), "imgsz": imgsz}
+
+
+def reid_map(embedder: Path, reid: Path) -> dict[str, float]:
+    from streid.pipeline.embedder import load_embedder
+    from streid.train.data import read_dataset
+    from streid.train.eval.artifact import evaluate_embedder
+
+    r = evaluate_embedder(load_embedder(embedder, device="cpu"), read_dataset("synthetic", reid))
+    return {k: float(r[k]) for k in ("mAP", "R1", "R5")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sites", type=Path, default=REPO / "runs/eval")
+    ap.add_argument("--styles", default="heldout,target,pretrain,tiny")
+    ap.add_argument("--embedder", type=Path, default=REPO / "deploy/models/reid_small.onnx")
+    ap.add_argument("--detector", type=Path, default=REPO / "deploy/models/person_detector.onnx")
+    ap.add_argument("--compare-embedder", type=Path, nargs="*", default=[], help="more embedders for the mAP row")
+    ap.add_argument("--config", type=Path, default=REPO / "configs/reid/synth.yaml")
+    ap.add_argument("--out", type=Path, default=REPO / "runs/bench/builtin")
+    ap.add_argument("--skip-jobs", action="store_true", help="only the held-out detector / re-id / speed rows")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    from mtmc_bench import run_job
+    from reid_card import speed
+
+    job_args = argparse.Namespace(device="cpu", config=args.config, no_site=False, embedder=args.embedder)
+    summary: dict[str, Any] = {"embedder": str(args.embedder), "detector": str(args.detector), "sites": {}}
+    styles = [s for s in args.styles.split(",") if s]
+    missing = [s for s in styles if not (args.sites / s / "scenes" / "site.json").is_file()]
+    if missing:
+        raise SystemExit("missing sites; make them with:\n" + "\n".join(site_command(s, args.sites) for s in missing))
+    for style in [] if args.skip_jobs else styles:
+        scenes = args.sites / style / "scenes"
+        row = {}
+        for name, det in (("gt_boxes", None), ("detector", args.detector)):
+            t0 = time.perf_counter()
+            r = run_job(scenes, args.out / style / name, job_args, det)
+            row[name] = {"idf1_offline": r["offline"]["idf1"], "idf1_online": r["online"]["idf1"],
+                         "link_precision": r["offline"]["link_precision"], "link_recall": r["offline"]["link_recall"],
+                         "hota": {c: s.get("tracker", {}).get("HOTA") for c, s in r["per_camera"].items()},
+                         "identities": r["identities"], "gt_identities": r["gt_identities"],
+                         "wall_s": round(time.perf_counter() - t0, 1)}
+        summary["sites"][style] = row
+        _print_site(style, row)
+    held = args.sites / "heldout"
+    if (held / "detection" / "data.yaml").is_file():
+        summary["detector_heldout"] = d = detector_map(args.detector, held / "detection", args.out / "detector")
+        print(f"detector on the held-out style ({held / 'detection'}, all images): mAP50 {100 * d['mAP50']:.1f} "
+              f"mAP50-95 {100 * d['mAP50-95']:.1f} P {100 * d['precision']:.1f} R {100 * d['recall']:.1f}; "
+              f"{d['ms_per_frame']:.1f} ms per frame at imgsz {d['imgsz']}")
+    if (held / "reid").is_dir():
+        summary["reid_heldout"] = {}
+        for emb in [args.embedder, *args.compare_embedder]:
+            m = summary["reid_heldout"][str(emb)] = reid_map(emb, held / "reid")
+            print(f"re-id on the held-out test split, {emb}: mAP {100 * m['mAP']:.1f} rank-1 {100 * m['R1']:.1f} "
+                  f"rank-5 {100 * m['R5']:.1f}")
+    for path in (args.detector, args.embedder):
+        print(f"size {path.name}: {path.stat().st_size / 2**20:.1f} MB")
+    summary["reid_clips_per_s"] = eps = speed(args.embedder)
+    print(f"re-id speed: {eps:.1f} clips/s at batch 8 (ONNX Runtime, 2 CPU threads)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"summary: {args.out / 'summary.json'}")
+
+
+def _print_site(style: str, row: dict[str, Any]) -> None:
+    for name, r in row.items():
+        hota = " ".join(f"{c} {100 * h:.1f}" if h is not None else f"{c} n/a" for c, h in r["hota"].items())
+        lp = "n/a" if r["link_precision"] is None else f"{100 * r['link_precision']:.1f}"
+        lr = "n/a" if r["link_recall"] is None else f"{100 * r['link_recall']:.1f}"
+        print(f"{style:9s} {name:9s} IDF1 offline {100 * r['idf1_offline']:5.1f} online {100 * r['idf1_online']:5.1f}"
+              f"  links P {lp} R {lr}  ids {r['identities']}/{r['gt_identities']}  HOTA {hota}  ({r['wall_s']} s)")
+
+
+if __name__ == "__main__":
+    main()
