@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from streid.config import ConfigError, load_config
 from streid.lock import output_lock
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
 
 
 def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progress: bool = True,
-                    log_level: str = "INFO") -> int:
-    """Run the ``pipeline:`` section of a config; returns the process exit code (0, or 130 on a signal)."""
+                    log_level: str = "INFO", stop: threading.Event | None = None) -> int:
+    """Run the ``pipeline:`` section of a config; returns the process exit code (0, or 130 on a signal).
+
+    ``stop`` ends the run from another thread (signals do so in the main thread)."""
     from streid.pipeline.metrics import format_summary
     from streid.pipeline.runner import Runner
 
@@ -47,7 +50,7 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
     })
     warn_synthetic_models(cfg.pipeline)
     try:  # detector, embedder and cameras first: a config error must not leave a store (or anything) behind
-        runner = Runner(cfg.pipeline, progress=progress)
+        runner = Runner(cfg.pipeline, progress=progress, stop=stop)
     except FileNotFoundError as exc:  # detector weights, MOT det files, embedder artifact named by the config
         raise ConfigError(config, "pipeline", str(exc)) from None
     with output_lock(cfg.pipeline.output.dir, cfg.pipeline.output.private):  # a second run here is refused
@@ -61,9 +64,14 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
             except ValueError as exc:  # a store filled by another embedder, or not a store
                 raise ConfigError(config, "pipeline.output.dir", str(exc)) from None
         runner.identity = identity
+        live = None
         try:
+            live = _live_outputs(config, cfg.pipeline)
+            runner.view = live.view if live is not None else None
             result = runner.run()
         finally:
+            if live is not None:
+                live.close()
             if identity is not None:
                 identity.close()
     print(format_summary(result.summary))
@@ -99,3 +107,14 @@ def warn_synthetic_models(pipe: PipelineSection) -> None:
     warning = synthetic_warning(models, [(c.name, c.kind, c.uri) for c in pipe.cameras])
     if warning:
         logging.getLogger("streid.provenance").warning(warning)
+
+
+def _live_outputs(config: str | Path, pipe: Any) -> Any:
+    """RTSP restream and dashboard (``output.rtsp`` / ``output.web``); a port in use is a config error."""
+    from streid.pipeline.live.outputs import open_live_outputs
+
+    try:
+        return open_live_outputs(pipe, pipe.embedder.path or None)
+    except OSError as exc:
+        key = "rtsp" if "RTSP" in str(exc) else "web"
+        raise ConfigError(config, f"pipeline.output.{key}.port", str(exc)) from None

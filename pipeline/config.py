@@ -130,6 +130,24 @@ class EmbedderConfig(Section):
     max_wait_ms: float = Field(50.0, ge=0, description="live: longest a pending tracklet waits for a batch")
 
 
+class RtspOutConfig(Section):
+    """Annotated cameras restreamed by gst-rtsp-server at rtsp://HOST:PORT/PATH/CAMERA (live mode)."""
+
+    port: int = Field(0, ge=0, le=65535, description="0 = off; 8554 is the usual RTSP port")
+    path: str = Field("streid", pattern=r"^[A-Za-z0-9_-]+$", description="mount prefix of every camera")
+    host: str = Field("127.0.0.1", description="address to listen on (0.0.0.0 = every interface)")
+    bitrate_kbps: int = Field(2000, ge=100, description="H.264 bitrate per camera")
+
+
+class WebConfig(Section):
+    """The dashboard (cameras, tracks, identities, search) and its JSON API (live mode)."""
+
+    port: int = Field(0, ge=0, le=65535, description="0 = off")
+    host: str = Field("127.0.0.1", description="address to listen on (0.0.0.0 = every interface)")
+    token: str = Field("", description="when set, every request needs it (?token= or Authorization: Bearer)")
+    max_upload_kb: int = Field(4096, ge=16, description="largest search image accepted")
+
+
 class OutputConfig(Section):
     """Where events, annotated videos and metrics go."""
 
@@ -147,6 +165,8 @@ class OutputConfig(Section):
     trail_length: int = Field(30, ge=0)
     metrics_port: int = Field(0, ge=0, le=65535, description="live: Prometheus on 127.0.0.1:PORT (0 = off)")
     metrics_host: str = "127.0.0.1"
+    rtsp: RtspOutConfig = Field(default_factory=RtspOutConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
 
 class LiveConfig(Section):
@@ -184,6 +204,10 @@ class PipelineSection(Section):
             raise ValueError(f"camera names must be unique, repeated: {', '.join(dup)}")
         if (self.width == 0) != (self.height == 0):
             raise ValueError("set both width and height, or neither")
+        if self.output.rtsp.port:  # camera names become RTSP mount points
+            bad = [n for n in names if not re.fullmatch(r"[A-Za-z0-9_.-]+", n)]
+            if bad:
+                raise ValueError(f"output.rtsp needs camera names of letters, digits, '_', '.', '-': {bad}")
         if self.detector.kind == "motdet":
             missing = [c.name for c in self.cameras if not c.det_file]
             if missing:

@@ -34,6 +34,7 @@ from streid.records import Detections, Frame, Tracklet
 
 if TYPE_CHECKING:
     from streid.pipeline.identity.stage import IdentityStage
+    from streid.pipeline.live.view import LiveView
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class Runner:
 
     def __init__(self, cfg: PipelineSection, *, detector: Detector | None = None, embedder: Embedder | None = None,
                  stop: threading.Event | None = None, progress: bool = False,
-                 identity: IdentityStage | None = None) -> None:
+                 identity: IdentityStage | None = None, view: LiveView | None = None) -> None:
         if not cfg.cameras:
             raise ValueError("pipeline.cameras is empty: nothing to run")
         self.cfg = cfg
@@ -118,6 +119,8 @@ class Runner:
         self.stop = stop or threading.Event()
         self.progress = progress
         self.identity = identity  # global ids online; whoever built it closes it
+        self.view = view  # live outputs (RTSP, dashboard): handed annotated frames, never waited for
+        self.annotators: dict[str, Any] = {}
         self.out = Path(cfg.output.dir)
         self.detector = detector if detector is not None else build_detector(cfg)
         warmup = getattr(self.detector, "warmup", None)
@@ -185,6 +188,8 @@ class Runner:
             bar = tqdm(desc="frames", unit="f")
         for src in self.sources:
             src.start()
+        if self.view is not None:
+            self.view.attach(self.sources, self.metrics)
         active = list(self.sources)
         try:
             with stop_on_signals(self.stop):
@@ -252,14 +257,28 @@ class Runner:
                 funnel.tracklets += len(new)
             if self.mot:
                 self.mot[frame.camera].write(frame.index, tracked)
-            if self.cfg.output.video:
+            if self.cfg.output.video or self.view is not None:
                 with self.metrics.stage("annotate"):
-                    self._video(frame.camera).write(frame.image, tracked, *self._labels(frame.camera, tracked))
+                    labels, colours = self._labels(frame.camera, tracked)
+                    canvas = self._annotator(frame.camera).draw(frame.image, tracked, labels, colours)
+                    if self.cfg.output.video:
+                        self._video(frame.camera).append(canvas)
+                if self.view is not None:
+                    with self.metrics.stage("live"):
+                        self.view.frame(frame, canvas, tracked, labels)
             self.metrics.frame_done(frame.camera, now - frame.arrival)
         with self.metrics.stage("embed"):
             self._publish(self.batcher.poll())
         for src in self.sources:
             self.metrics.set_source_counts(src.name, src.frames_in, src.dropped)
+
+    def _annotator(self, camera: str) -> Any:
+        annotator = self.annotators.get(camera)
+        if annotator is None:
+            from streid.pipeline.annotate import FrameAnnotator
+
+            annotator = self.annotators[camera] = FrameAnnotator(self.cfg.output.trail_length)
+        return annotator
 
     def _video(self, camera: str) -> Any:
         video = self.videos.get(camera)

@@ -16,6 +16,7 @@ APT_PACKAGES=(
   gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-rtsp-server-1.0
   libgirepository1.0-dev libcairo2-dev
   postgresql mosquitto  # site-wide identity service: its tests start real servers on loopback
+  chromium chromium-driver  # the dashboard's browser test (selenium drives headless Chromium)
 )
 
 if [[ "${STREID_SKIP_APT:-0}" != 1 ]]; then

@@ -171,6 +171,25 @@ def calibrate(
 
 
 @app.command()
+def serve(
+    store: Annotated[Path, typer.Option("--store", help="a job's folder holding identities.sqlite")],
+    host: Annotated[str, typer.Option("--host", help="address to listen on (0.0.0.0: every interface)")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8080,
+    token: Annotated[str, typer.Option("--token", envvar="STREID_WEB_TOKEN",
+                                       help="require ?token= or Authorization: Bearer on every request")] = "",
+    embedder: Annotated[
+        Path | None, typer.Option("--embedder", help="model for search by image (default: the store's)")
+    ] = None,
+    max_upload_kb: Annotated[int, typer.Option("--max-upload-kb", min=16)] = 4096,
+) -> None:
+    """Dashboard for a finished job: identities with crops and decisions, search by image, the job report."""
+    from streid.pipeline.web.serve import serve_command
+
+    raise typer.Exit(serve_command(store, host, port, token, embedder, max_upload_kb))
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("runs/demo"),
     seed: Annotated[int | None, typer.Option("--seed", help="world seed (default: a fresh one each run)")] = None,

@@ -144,12 +144,20 @@ def image_query(store: Store, images: list[Path], embedder_path: Path | None = N
         except ModuleNotFoundError as exc:
             raise ValueError(f"image queries need the embedder backends, which are missing: {exc}") from None
         embedder = load_embedder(path)
-    seq, h, w = int(embedder.meta["seq_len"]), int(embedder.meta["height"]), int(embedder.meta["width"])
-    clips = []
+    arrays = []
     for image in images:
         check_image_size(image)
         img = cv2.imread(str(image), cv2.IMREAD_COLOR)
         if img is None:
             raise ValueError(f"{image}: not a readable image")
-        clips.append(np.repeat(cv2.resize(img, (w, h))[None], seq, axis=0))
+        arrays.append(img)
+    return embed_stills(arrays, embedder)
+
+
+def embed_stills(images: list[np.ndarray], embedder: Any) -> np.ndarray:
+    """(Q, D) embeddings of BGR images, each as a still clip (the image repeated L times at the model's size)."""
+    import cv2
+
+    seq, h, w = int(embedder.meta["seq_len"]), int(embedder.meta["height"]), int(embedder.meta["width"])
+    clips = [np.repeat(cv2.resize(img, (w, h))[None], seq, axis=0) for img in images]
     return np.asarray(embedder.embed(np.stack(clips)), np.float32)

@@ -1,0 +1,1 @@
+"""The dashboard: a small aiohttp server (JSON API, server-sent events, one static page) over a store."""
