@@ -107,3 +107,24 @@ def test_camera_trackers_keep_streams_apart_and_ids_unique_across_resets() -> No
     for _ in range(5):
         after |= set(trackers.update("a", dets([GOOD], [0], conf=0.95)).tracker_id.tolist())
     assert after and after.isdisjoint(seen["a"])
+
+
+def test_a_camera_tracks_the_same_whatever_other_cameras_see() -> None:
+    """Camera b's tracks are those it gets alone, however busy camera a is: trackers share no state."""
+    from streid.pipeline.tracker import CameraTrackers
+
+    def boxes_b(i: int) -> Detections:
+        return dets([[200 + 2 * i, 60, 240 + 2 * i, 160]], [0], conf=0.95)
+
+    def boxes_a(i: int) -> Detections:  # two people walking the other way, one near b's person
+        return dets([[190 - 2 * i, 55, 230 - 2 * i, 155], [40 + i, 50, 80 + i, 150]], [0, 0], conf=0.95)
+
+    alone = CameraTrackers("bytetrack", params={"minimum_consecutive_frames": 1})
+    reference = [alone.update("b", boxes_b(i)) for i in range(8)]
+    shared = CameraTrackers("bytetrack", params={"minimum_consecutive_frames": 1})
+    for i in range(8):
+        out_a = shared.update("a", boxes_a(i))
+        out_b = shared.update("b", boxes_b(i))
+        assert out_b.tracker_id.tolist() == reference[i].tracker_id.tolist(), i
+        np.testing.assert_allclose(out_b.xyxy, reference[i].xyxy)
+        assert len(out_a) == 2 and len(set(out_a.tracker_id.tolist())) == 2
