@@ -127,4 +127,4 @@ def test_a_camera_tracks_the_same_whatever_other_cameras_see() -> None:
         out_b = shared.update("b", boxes_b(i))
         assert out_b.tracker_id.tolist() == reference[i].tracker_id.tolist(), i
         np.testing.assert_allclose(out_b.xyxy, reference[i].xyxy)
-        assert len(out_a) == 2 and len(set(out_a.tracker_id.tolist())) == 2
+    assert len(out_a) == 2 and len(set(out_a.tracker_id.tolist())) == 2  # camera a's two people tracked meanwhile
