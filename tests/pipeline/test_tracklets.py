@@ -48,6 +48,14 @@ def test_gate_rejects_overlapped_boxes_only() -> None:
     assert quality_mask(dets(boxes, [1, 2, 3]), W, H, GateParams()).tolist() == [False, False, True]
 
 
+def test_a_pair_of_overlapping_boxes_is_rejected_too() -> None:
+    """Two people, one behind the other: neither crop is clean (mutation testing found n < 2 vs n < 3 untested)."""
+    boxes = [GOOD, [120, 60, 160, 160]]
+    assert max_ioa(np.array(boxes, np.float32)).tolist() == pytest.approx([0.45, 0.45], abs=0.01)
+    assert quality_mask(dets(boxes, [1, 2]), W, H, GateParams()).tolist() == [False, False]
+    assert max_ioa(np.array([GOOD], np.float32)).tolist() == [0.0]
+
+
 def test_spread_and_thin_keep_crops_spread_over_time() -> None:
     assert spread_indices(10, 4).tolist() == [0, 3, 6, 9]
     frames = [0, 1, 2, 3, 4, 5, 50, 100]
