@@ -94,22 +94,52 @@ def test_empty_calibration_folder_fails_clearly(exported, tmp_path: Path) -> Non
     assert result.exit_code == 1 and "no images" in result.output and not out.exists()
 
 
-def test_int8_retrieval_check_scores_both_and_refuses_a_drop(exported, tmp_path: Path) -> None:
-    """--eval-data scores FP32 and INT8 on a real synthetic test split; over --max-map-drop nothing is written."""
+@pytest.fixture(scope="module")
+def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reid/ folder of a tiny synthetic world at the artifacts' crop size."""
     from streid.config import load_config
     from streid.train.synth.build import synthesize
 
     cfg = load_config(Path(__file__).resolve().parents[2] / "configs/synth/tiny.yaml",
                       [f"synth.reid.height={HEIGHT}", f"synth.reid.width={WIDTH}"])
-    synthesize(cfg.synth, 3, tmp_path / "world", parts=["reid"])
+    out = tmp_path_factory.mktemp("world")
+    synthesize(cfg.synth, 3, out, parts=["reid"])
+    return out / "reid"
+
+
+def test_retrieval_check_scores_each_artifact_itself(exported, tiny_world: Path) -> None:
+    """Each mAP comes from its own file: two different models swapped give the two scores swapped."""
+    from streid.export.int8 import retrieval_check
+
+    _, a = exported("nl3d")
+    _, b = exported("stt_gt")
+    ab, ba = retrieval_check(a.path, b.path, tiny_world), retrieval_check(b.path, a.path, tiny_world)
+    assert ab["fp32_mAP"] != ab["int8_mAP"]  # two untrained models rank the tiny world differently
+    assert (ab["fp32_mAP"], ab["int8_mAP"]) == (ba["int8_mAP"], ba["fp32_mAP"])
+
+
+def test_int8_retrieval_check_scores_both_and_refuses_a_drop(exported, tiny_world: Path, tmp_path: Path) -> None:
+    """--eval-data scores FP32 and INT8 on a real synthetic test split; over --max-map-drop nothing is written."""
+    from streid.export.int8 import _OrtClips, read_onnx_meta
+    from streid.train.data import read_dataset
+    from streid.train.eval.artifact import evaluate_embedder
+
     _, fp32 = exported("nl3d")
+    kept = quantize_int8(fp32.path, tmp_path / "kept.int8.onnx", calib_clips=8, eval_data=tiny_world,
+                         max_map_drop=100.0)
+    dataset, meta = read_dataset("synthetic", tiny_world), read_onnx_meta(fp32.path)
+    for key, path in (("fp32_mAP", fp32.path), ("int8_mAP", kept.path)):  # the scores of those two files
+        assert kept.retrieval[key] == pytest.approx(evaluate_embedder(_OrtClips(path, meta), dataset)["mAP"]), key
+    drop = 100 * (kept.retrieval["fp32_mAP"] - kept.retrieval["int8_mAP"])
+
     out = tmp_path / "m.int8.onnx"
     base = ["export", "int8", "--onnx", str(fp32.path), "--clips", "8", "--out", str(out),
-            "--eval-data", str(tmp_path / "world" / "reid")]
-    result = CliRunner().invoke(app, base)
+            "--eval-data", str(tiny_world)]
+    result = CliRunner().invoke(app, [*base, "--max-map-drop", f"{drop + 0.01:.4f}"])  # just within the limit
     assert result.exit_code == 0, result.output
-    assert "mAP on" in result.output and "FP32" in result.output and out.is_file()
+    assert f"FP32 {100 * kept.retrieval['fp32_mAP']:.2f}, INT8 {100 * kept.retrieval['int8_mAP']:.2f}" in result.output
+    assert out.is_file()
     out.unlink()
-    result = CliRunner().invoke(app, [*base, "--max-map-drop", "-101"])  # no model can gain 101 points
-    assert result.exit_code == 1 and "mAP points" in result.output and not out.exists()
+    result = CliRunner().invoke(app, [*base, "--max-map-drop", f"{drop - 0.01:.4f}"])  # just over it: refused
+    assert result.exit_code == 1 and f"INT8 loses {drop:.2f} mAP points" in result.output and not out.exists()
     assert not list(tmp_path.glob(".m.int8*"))  # no temporary left behind

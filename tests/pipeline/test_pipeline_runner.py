@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from streid.media import count_frames
+from streid.pipeline.annotate import AnnotatedVideo
 from streid.pipeline.events import read_events
 from streid.pipeline.runner import run_pipeline
 from streid.pipeline.scene import SceneFiles
@@ -102,3 +105,78 @@ def test_tracking_with_ground_truth_boxes_scores_high(
         score = evaluate_mot_sequence(scene.gt, out / f"{cam}.txt", metrics=["CLEAR", "HOTA", "Identity"])
         # ByteTrack confirms a track after 2 frames, so the first frame of each person is missed
         assert score.CLEAR.MOTA > 0.9 and score.Identity.IDF1 > 0.9 and score.HOTA.HOTA > 0.8, cam
+
+
+def test_max_frames_stops_every_camera_there(scenes: dict[str, SceneFiles], tmp_path: Path, make_config: Any) -> None:
+    result = run_pipeline(make_config(scenes, tmp_path, max_frames=20))
+    assert {c: s["processed"] for c, s in result.summary["cameras"].items()} == {"cam0": 20, "cam1": 20}
+    assert {k: count_frames(v) for k, v in result.videos.items()} == {"cam0": 20, "cam1": 20}
+    events = tracklet_events(result.events_path)
+    assert events and max(f for e in events for f in e["frames"]) < 20
+
+
+# measured (cam0/cam1): sort MOTA 0.967/0.956, IDF1 0.983/0.977; ocsort MOTA 0.983/0.978, IDF1 0.992/0.989
+@pytest.mark.parametrize(("tracker", "mota", "idf1"), [("sort", 0.9, 0.9), ("ocsort", 0.9, 0.9)])
+def test_sort_and_ocsort_track_the_scenes(scenes: dict[str, SceneFiles], tmp_path: Path, make_config: Any,
+                                          tracker: str, mota: float, idf1: float) -> None:
+    from trackers.eval import evaluate_mot_sequence
+
+    cfg = make_config(scenes, tmp_path, tracker={"name": tracker},
+                      output={"dir": str(tmp_path), "video": False, "mot": True})
+    run_pipeline(cfg)
+    for cam, scene in scenes.items():
+        score = evaluate_mot_sequence(scene.gt, tmp_path / f"{cam}.txt", metrics=["CLEAR", "Identity"])
+        assert mota < score.CLEAR.MOTA and idf1 < score.Identity.IDF1, cam
+
+
+def test_embeddings_none_leaves_vectors_out_of_events(scenes: dict[str, SceneFiles], tmp_path: Path,
+                                                      make_config: Any) -> None:
+    from tests.pipeline.identity.conftest import BandColourEmbedder
+
+    cfg = make_config(scenes, tmp_path, output={"dir": str(tmp_path), "video": False, "embeddings": "none"})
+    events = tracklet_events(run_pipeline(cfg, embedder=BandColourEmbedder()).events_path)
+    assert len(events) >= 5 and all(e["embedding"] is None and e["embedding_dim"] == 0 for e in events)
+
+
+class RecordingVideo(AnnotatedVideo):
+    """The real annotated video, also keeping what each frame was labelled with."""
+
+    def __init__(self, path: Path, fps: float) -> None:
+        super().__init__(path, fps)
+        self.drawn: list[tuple[list[int], list[str] | None]] = []
+
+    def write(self, image: Any, dets: Any, labels: list[str] | None = None, colours: Any = None) -> None:
+        self.drawn.append((dets.tracker_id.tolist(), labels))
+        super().write(image, dets, labels, colours)
+
+
+def test_annotated_frames_label_tracks_with_their_global_id(scenes: dict[str, SceneFiles], tmp_path: Path,
+                                                            make_config: Any) -> None:
+    """A track is drawn '#<local id>' until it has a global id, then 'G<global id>'."""
+    from streid.pipeline.identity.config import IdentityConfig
+    from streid.pipeline.identity.stage import stage_from_config
+    from streid.pipeline.runner import Runner
+    from tests.pipeline.identity.conftest import BandColourEmbedder
+
+    stage = stage_from_config(IdentityConfig(gate=0.2), tmp_path, None)
+    try:
+        runner = Runner(make_config(scenes, tmp_path), embedder=BandColourEmbedder(), identity=stage)
+        runner.videos = {c: RecordingVideo(tmp_path / f"{c}.mp4", 25.0) for c in scenes}
+        result = runner.run()
+    finally:
+        stage.close()
+    gids: dict[tuple[str, int], set[int]] = {}
+    for e in tracklet_events(result.events_path):
+        gids.setdefault((e["camera"], e["track_id"]), set()).add(e["global_id"])
+    for cam, video in runner.videos.items():
+        labelled = set()
+        for tracks, labels in video.drawn:
+            assert labels is not None and len(labels) == len(tracks)
+            for tid, label in zip(tracks, labels, strict=True):
+                if label.startswith("G"):
+                    assert int(label[1:]) in gids[(cam, tid)], (cam, tid, label)
+                    labelled.add(tid)
+                else:
+                    assert label == f"#{tid}"
+        assert labelled == {t for c, t in gids if c == cam}, cam  # every identified track was drawn with its id
+    assert count_frames(result.videos["cam0"]) == 60

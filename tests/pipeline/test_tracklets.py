@@ -48,6 +48,14 @@ def test_gate_rejects_overlapped_boxes_only() -> None:
     assert quality_mask(dets(boxes, [1, 2, 3]), W, H, GateParams()).tolist() == [False, False, True]
 
 
+def test_a_pair_of_overlapping_boxes_is_rejected_too() -> None:
+    """Two people, one behind the other: neither crop is clean (mutation testing found n < 2 vs n < 3 untested)."""
+    boxes = [GOOD, [120, 60, 160, 160]]
+    assert max_ioa(np.array(boxes, np.float32)).tolist() == pytest.approx([0.45, 0.45], abs=0.01)
+    assert quality_mask(dets(boxes, [1, 2]), W, H, GateParams()).tolist() == [False, False]
+    assert max_ioa(np.array([GOOD], np.float32)).tolist() == [0.0]
+
+
 def test_spread_and_thin_keep_crops_spread_over_time() -> None:
     assert spread_indices(10, 4).tolist() == [0, 3, 6, 9]
     frames = [0, 1, 2, 3, 4, 5, 50, 100]
@@ -128,3 +136,24 @@ def test_aspect_crop_keeps_a_person_proportions_and_pads_at_the_border() -> None
     assert edge.shape == (64, 32, 3)
     with pytest.raises(ValueError, match="crop_mode"):
         TrackletBuffer("cam", crop_mode="squash")
+
+
+def test_a_camera_tracks_the_same_whatever_other_cameras_see() -> None:
+    """Camera b's tracks are those it gets alone, however busy camera a is: trackers share no state."""
+    from streid.pipeline.tracker import CameraTrackers
+
+    def boxes_b(i: int) -> Detections:
+        return dets([[200 + 2 * i, 60, 240 + 2 * i, 160]], [0], conf=0.95)
+
+    def boxes_a(i: int) -> Detections:  # two people walking the other way, one near b's person
+        return dets([[190 - 2 * i, 55, 230 - 2 * i, 155], [40 + i, 50, 80 + i, 150]], [0, 0], conf=0.95)
+
+    alone = CameraTrackers("bytetrack", params={"minimum_consecutive_frames": 1})
+    reference = [alone.update("b", boxes_b(i)) for i in range(8)]
+    shared = CameraTrackers("bytetrack", params={"minimum_consecutive_frames": 1})
+    for i in range(8):
+        out_a = shared.update("a", boxes_a(i))
+        out_b = shared.update("b", boxes_b(i))
+        assert out_b.tracker_id.tolist() == reference[i].tracker_id.tolist(), i
+        np.testing.assert_allclose(out_b.xyxy, reference[i].xyxy)
+    assert len(out_a) == 2 and len(set(out_a.tracker_id.tolist())) == 2  # camera a's two people tracked meanwhile

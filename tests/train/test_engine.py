@@ -1,8 +1,9 @@
-"""The training loop: schedules, exact resume, signal stop, and DDP ranks staying in sync."""
+"""The training loop: it learns, schedules, exact resume, signal stop, best.pt by best_metric, clipping, AMP, DDP."""
 
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,129 @@ def test_ddp_two_cpu_processes_stay_in_sync(tmp_path: Path) -> None:
     params = torch.load(tmp_path / "params.pt")
     assert torch.allclose(params[0], params[1])
     assert not torch.allclose(params[0], torch.zeros_like(params[0]))
+
+
+def whole_set_loss(model: nn.Module) -> float:
+    """The criterion over every clip of ``make_data`` in one batch, with a fixed dropout draw."""
+    clips, pids = make_data().loader.dataset.tensors
+    model.train()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        return float(criterion(model(clips), pids)["loss"])
+
+
+def test_training_lowers_the_loss_and_moves_every_weight(tmp_path: Path) -> None:
+    trainer = fresh_trainer(tmp_path, epochs=4)
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    loss_before = whole_set_loss(trainer.model)
+    trainer.fit(progress=False)
+    loss_after = whole_set_loss(trainer.model)
+    # measured on this seed: 1.519 -> 1.322 (8 steps); an optimiser step that does nothing keeps 1.519
+    assert loss_after < loss_before - 0.1, (loss_before, loss_after)
+    assert [n for n, p in trainer.model.named_parameters() if torch.equal(p, before[n])] == []
+
+
+class SignalAt:
+    """A loader that delivers a real signal to this process while serving batch ``at`` = (epoch, index)."""
+
+    def __init__(self, data: TrainData, sig: int, at: tuple[int, int]) -> None:
+        self.loader, self.inner_set_epoch, self.sig, self.at, self.epoch = data.loader, data.set_epoch, sig, at, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.inner_set_epoch(epoch)
+
+    def __iter__(self):
+        for i, batch in enumerate(self.loader):
+            if (self.epoch, i) == self.at:
+                os.kill(os.getpid(), self.sig)
+            yield batch
+
+
+# SIGINT takes the same handler as SIGTERM: slow only because it trains a second run
+@pytest.mark.parametrize("sig", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)])
+def test_a_signal_stops_after_the_step_writes_last_pt_and_resume_finishes(tmp_path: Path, sig: int) -> None:
+    previous = signal.getsignal(sig)
+    data = make_data()
+    wrapped = SignalAt(data, sig, at=(1, 0))
+    data.loader, data.set_epoch = wrapped, wrapped.set_epoch
+    torch.manual_seed(3)
+    trainer = Trainer(make_cfg(tmp_path, 3), ClipNet(4), criterion, data, tmp_path, log=lambda s: None)
+    state = trainer.fit(progress=False)
+    assert signal.getsignal(sig) is previous  # the handler is the caller's again
+    assert (state.epoch, state.step) == (1, 3)  # epoch 0 (2 steps) and the step under way finished
+    ckpt = torch.load(tmp_path / "last.pt", weights_only=False)
+    assert ckpt["state"]["epoch"] == 1 and ckpt["state"]["step"] == 3 and "optimizer" in ckpt
+    for name, tensor in trainer.model.state_dict().items():
+        assert torch.equal(ckpt["model"][name], tensor), name  # the weights after that step, not an older copy
+    assert not (tmp_path / "curves.png").exists()  # stopped, not finished
+
+    resumed = Trainer(make_cfg(tmp_path, 3), ClipNet(4), criterion, make_data(), tmp_path, log=lambda s: None)
+    resumed.resume(tmp_path / "last.pt")
+    assert resumed.fit(progress=False).epoch == 3 and (tmp_path / "curves.png").is_file()
+
+
+class ScriptedScores:
+    """An evaluator whose scores per evaluation are given; it keeps the weights it saw each time."""
+
+    def __init__(self, scores: list[dict[str, float]]) -> None:
+        self.scores, self.seen = list(scores), []
+
+    def __call__(self, model: nn.Module) -> dict[str, float]:
+        self.seen.append({k: v.clone() for k, v in model.state_dict().items()})
+        return self.scores[len(self.seen) - 1]
+
+
+@pytest.mark.parametrize(("metric", "best_epoch"), [("mAP", 2), ("R1", 3)])
+def test_best_pt_holds_the_epoch_best_by_best_metric(tmp_path: Path, metric: str, best_epoch: int) -> None:
+    scores = [{"mAP": 0.2, "R1": 0.5}, {"mAP": 0.6, "R1": 0.4}, {"mAP": 0.4, "R1": 0.9}]
+    data = make_data()
+    data.evaluate = ScriptedScores(scores)
+    cfg = make_cfg(tmp_path, 3)
+    cfg.train.eval_every, cfg.train.best_metric = 1, metric
+    torch.manual_seed(3)
+    state = Trainer(cfg, ClipNet(4), criterion, data, tmp_path, log=lambda s: None).fit(progress=False)
+    assert (state.best, state.best_epoch) == (scores[best_epoch - 1][metric], best_epoch)
+    best = torch.load(tmp_path / "best.pt", weights_only=False)
+    assert best["epoch"] == best_epoch and best["metrics"] == scores[best_epoch - 1]
+    assert "optimizer" not in best  # weights only: best.pt is for export/eval, last.pt for resume
+    for name, tensor in data.evaluate.seen[best_epoch - 1].items():
+        assert torch.equal(best["model"][name], tensor), name
+
+
+def test_gradient_clipping_bounds_the_step(tmp_path: Path) -> None:
+    """Plain SGD step: |delta w| = lr * (1 + momentum) * min(|g|, clip) (Nesterov's first step, no decay)."""
+
+    def step(clip: float) -> tuple[float, float]:
+        cfg = make_cfg(tmp_path, 1)
+        cfg.train.grad_clip = clip
+        cfg.train.optim = cfg.train.optim.model_copy(update={"name": "sgd", "momentum": 0.5, "weight_decay": 0.0})
+        torch.manual_seed(3)
+        trainer = Trainer(cfg, ClipNet(4), criterion, make_data(), tmp_path, log=lambda s: None)
+        before = torch.cat([p.detach().flatten().clone() for p in trainer.model.parameters()])
+        clips, pids = next(iter(make_data().loader))
+        trainer.train_step(clips, pids)
+        moved = torch.cat([p.detach().flatten() for p in trainer.model.parameters()]) - before
+        return float(moved.norm()), trainer.optimizer.param_groups[0]["lr"]  # lr: warm-up's first value
+
+    free, lr = step(0.0)
+    assert free > lr * 1.5 * 0.05 * 10  # the raw gradient is far larger than the clip below
+    clipped, _ = step(0.05)
+    assert clipped == pytest.approx(lr * 1.5 * 0.05, rel=1e-3)
+
+
+@pytest.mark.gpu
+def test_amp_on_cuda_trains_and_resumes_its_scaler(tmp_path: Path) -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    cfg = make_cfg(tmp_path, 4)
+    cfg.run.device, cfg.train.amp, cfg.train.grad_clip = "cuda", True, 5.0
+    torch.manual_seed(3)
+    trainer = Trainer(cfg, ClipNet(4), criterion, make_data(), tmp_path, log=lambda s: None)
+    assert trainer.use_amp and trainer.scaler.is_enabled()
+    loss_before = whole_set_loss(trainer.model.cpu())
+    trainer.model.cuda()
+    trainer.fit(progress=False)
+    assert whole_set_loss(trainer.model.cpu()) < loss_before - 0.1
+    scaler = torch.load(tmp_path / "last.pt", weights_only=False)["scaler"]
+    assert scaler["scale"] > 0 and scaler["_growth_tracker"] >= 0

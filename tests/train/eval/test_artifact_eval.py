@@ -38,4 +38,6 @@ def test_evaluate_embedder_on_synthetic_split(tmp_path: Path) -> None:
     assert feats.shape == (len(ds.query), 6) and emb.seen[0][1:] == (4, 32, 16, 3)
     r = evaluate_embedder(emb, ds)
     assert r["num_query"] == len(ds.query) and r["num_skipped"] == 0
-    assert 0.0 < r["mAP"] <= 1.0 and r["R1"] <= r["R5"] <= r["R20"]
+    assert r["R1"] <= r["R5"] <= r["R20"]
+    # measured on this world (seed 2): mAP 0.550, R1 0.333; the floor leaves 0.1 for rendering changes
+    assert r["mAP"] >= 0.45, r
