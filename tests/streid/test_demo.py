@@ -31,7 +31,8 @@ def test_reduced_demo(tmp_path: Path) -> None:
     assert "multi-camera IDF1" in res.output and "report.html" in res.output
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["seed"] == 4 and summary["cameras"] == ["cam1", "cam2"]
-    assert 0.0 <= summary["mtmc_idf1_offline"] <= 1.0 and 0.0 <= summary["reid_mAP"] <= 1.0
+    assert 0.0 <= summary["mtmc_idf1_offline"] <= 1.0  # measured 0.0086 on this reduced run: no floor to hold
+    assert summary["reid_mAP"] >= 0.45  # measured 0.600 (R1 0.3) on seed 4
     assert summary["identities_found"] >= 1
     for path in [summary["paths"]["report"], summary["paths"]["eval"], *summary["paths"]["videos"]]:
         assert Path(path).is_file() and Path(path).stat().st_size > 0, path
