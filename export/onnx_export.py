@@ -88,6 +88,8 @@ def export_onnx(
     """
     from streid.export.checkpoint import load_checkpoint
 
+    if opset < MIN_OPSET:  # before reading anything: the request itself is wrong
+        raise ExportError(f"opset {opset} is too old; STREID exports with opset >= {MIN_OPSET}")
     checkpoint = Path(checkpoint)
     model, config, info = load_checkpoint(checkpoint)  # fails before anything is written
     info = {**info, "trained_on": trained_on(config), "origin": f"streid train ({checkpoint.name})"}

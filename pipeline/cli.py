@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
 from collections.abc import Iterable
@@ -49,10 +50,14 @@ def run_from_config(config: str | Path, overrides: Iterable[str] = (), *, progre
         "detector": cfg.pipeline.detector.model_copy(update={"weights": detector_weights}),
     })
     warn_synthetic_models(cfg.pipeline)
+    old_umask = os.umask(0o077) if cfg.pipeline.output.private else None  # the runner creates the first files
     try:  # detector, embedder and cameras first: a config error must not leave a store (or anything) behind
         runner = Runner(cfg.pipeline, progress=progress, stop=stop)
     except FileNotFoundError as exc:  # detector weights, MOT det files, embedder artifact named by the config
         raise ConfigError(config, "pipeline", str(exc)) from None
+    finally:
+        if old_umask is not None:
+            os.umask(old_umask)
     with output_lock(cfg.pipeline.output.dir, cfg.pipeline.output.private):  # a second run here is refused
         identity = None
         if cfg.identity.enabled and cfg.pipeline.embedder.path:  # global ids need embeddings

@@ -127,7 +127,7 @@ class Runner:
         if warmup is not None:
             warmup()  # so the first frames' latency (and the metrics) do not carry the model's set-up
         self.embedder = embedder if embedder is not None else load_configured_embedder(cfg)
-        self.out.mkdir(parents=True, exist_ok=True)  # only once the models named by the config are there
+        self.out.mkdir(parents=True, exist_ok=True, mode=0o700 if cfg.output.private else 0o777)  # models first
         t = cfg.tracklets
         seq_len, crop_h, crop_w = t.seq_len, t.crop_height, t.crop_width
         if self.embedder is not None:  # the artifact's metadata decides the clip shape

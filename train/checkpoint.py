@@ -53,6 +53,10 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
+    with path.open("rb") as f:
+        head = f.read(2)
+    if not zipfile.is_zipfile(path) and head[:1] != b"\x80":  # neither torch's zip format nor a legacy pickle
+        raise CheckpointError(f"{path}: not a readable torch checkpoint (truncated or corrupt?)")
     try:
         with torch.serialization.safe_globals(_OLD_NUMPY_GLOBALS):
             data = torch.load(path, map_location="cpu", weights_only=True)

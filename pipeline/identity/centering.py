@@ -22,6 +22,7 @@ import numpy as np
 from streid.pipeline.identity.records import TrackletObs, normalise
 
 PRIOR = 4  # tracklets before a camera's mean counts half
+CAMERA_MEAN_KEY = "camera_mean"  # store meta: the average of the cameras' means, for queries from no known camera
 
 
 class CameraCentering:
@@ -40,6 +41,11 @@ class CameraCentering:
             return None
         return self.sums[camera] / (n + self.prior)  # = (sum / n) * n / (n + prior)
 
+    def average_mean(self) -> np.ndarray | None:
+        """The mean over cameras of their (shrunk) means: what an uploaded query, from no known camera, loses."""
+        means = [m for m in (self.mean(c) for c in self.counts) if m is not None]
+        return np.mean(means, axis=0) if means else None
+
     def centre(self, obs: list[TrackletObs]) -> list[TrackletObs]:
         """Learn from the batch (each track counts once for the mean), then centre every observation."""
         for o in obs:
@@ -57,12 +63,13 @@ class CameraCentering:
         return out
 
 
-def centre_all(embeddings: np.ndarray, cameras: list[str] | np.ndarray) -> np.ndarray:
-    """Every row minus its camera's mean (over all rows of that camera), re-normalised (offline, calibration)."""
+def centre_all(embeddings: np.ndarray, cameras: list[str] | np.ndarray, prior: int = PRIOR) -> np.ndarray:
+    """Every row minus its camera's mean over all rows of that camera, shrunk like the online mean (a camera with
+    few tracklets is barely centred: its mean is mostly its people), re-normalised (offline, calibration)."""
     emb = normalise(np.asarray(embeddings, np.float32))
     cams = np.asarray(cameras)
     out = emb.copy()
     for cam in np.unique(cams):
         rows = cams == cam
-        out[rows] = emb[rows] - emb[rows].mean(axis=0, keepdims=True)
+        out[rows] = emb[rows] - emb[rows].sum(axis=0, keepdims=True) / (rows.sum() + prior)
     return normalise(out)

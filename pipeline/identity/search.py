@@ -6,6 +6,7 @@ several images are given). Image queries need the embedder the store was filled 
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from streid.pipeline.identity.centering import CAMERA_MEAN_KEY
 from streid.pipeline.identity.neighbours import VectorIndex
 from streid.pipeline.identity.records import normalise
 from streid.pipeline.identity.store import Store, StoredTracklet
@@ -151,13 +153,29 @@ def image_query(store: Store, images: list[Path], embedder_path: Path | None = N
         if img is None:
             raise ValueError(f"{image}: not a readable image")
         arrays.append(img)
-    return embed_stills(arrays, embedder)
+    return to_matching_space(store, embed_stills(arrays, embedder))
+
+
+def to_matching_space(store: Store, emb: np.ndarray) -> np.ndarray:
+    """A raw query embedding in the space the store's tracklets live in: with camera centering on, the stored
+    vectors had their camera's mean removed, so an uploaded picture (camera unknown) has the site's average camera
+    mean removed (``camera_mean`` in the store's meta, see identity/centering.py)."""
+    from streid.pipeline.identity.records import normalise
+
+    recorded = store.get_meta(CAMERA_MEAN_KEY)
+    if not recorded:
+        return emb
+    mean = np.asarray(json.loads(recorded), np.float32)
+    return emb if mean.shape[-1] != emb.shape[-1] else normalise(normalise(emb) - mean)
 
 
 def embed_stills(images: list[np.ndarray], embedder: Any) -> np.ndarray:
     """(Q, D) embeddings of BGR images, each as a still clip (the image repeated L times at the model's size)."""
-    import cv2
+
+    from streid.pipeline.tracklets import crop
 
     seq, h, w = int(embedder.meta["seq_len"]), int(embedder.meta["height"]), int(embedder.meta["width"])
-    clips = [np.repeat(cv2.resize(img, (w, h))[None], seq, axis=0) for img in images]
+    # the picture is a person's box: cut it as the pipeline cuts tracklet crops (aspect kept, 10 % margin)
+    clips = [np.repeat(crop(img, np.array([0, 0, img.shape[1], img.shape[0]], np.float32), h, w, "aspect")[None],
+                       seq, axis=0) for img in images]
     return np.asarray(embedder.embed(np.stack(clips)), np.float32)

@@ -181,6 +181,8 @@ def _first_entries(cl: _Clusters, threshold: float, chunk: int = 1 << 20) -> lis
             d = d + cl.rules.penalty * pen
         ok = ~bad & (d <= threshold)
         keep_r.append(r[ok]), keep_c.append(c[ok]), keep_d.append(d[ok])
+    if not keep_r:  # no candidate edge at all (every tracklet far from every other): nothing to merge
+        return []
     r, c, d = np.concatenate(keep_r), np.concatenate(keep_c), np.concatenate(keep_d)
     order = np.lexsort((c, d, r))
     r, c, d = r[order], c[order], d[order]

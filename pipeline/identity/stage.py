@@ -9,6 +9,7 @@ draw it.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from streid.pipeline.identity.calibration import Thresholds
-from streid.pipeline.identity.centering import CameraCentering
+from streid.pipeline.identity.centering import CAMERA_MEAN_KEY, CameraCentering
 from streid.pipeline.identity.config import IdentityConfig
 from streid.pipeline.identity.matcher import OnlineMatcher
 from streid.pipeline.identity.records import Decision, TrackletObs, from_tracklet, normalise, track_span
@@ -111,6 +112,9 @@ class IdentityStage:
             return []
         if self.centering is not None and self.factory is not None:
             obs = self.centering.centre(obs)
+            mean = self.centering.average_mean()
+            if mean is not None:  # image search (no camera) subtracts this: see search.to_matching_space
+                self.store.set_meta(CAMERA_MEAN_KEY, json.dumps([round(float(v), 6) for v in mean]))
         self.store.put_tracklets(obs, crops)
         if self.factory is None:
             return [None] * len(obs)

@@ -69,7 +69,7 @@ class Backend:
         return fn(self.store, *args)
 
     def search_images(self, store: data.DashboardStore | None, images: list[np.ndarray]) -> list[dict]:
-        from streid.pipeline.identity.search import embed_stills, rank
+        from streid.pipeline.identity.search import embed_stills, rank, to_matching_space
 
         if store is None:
             return []
@@ -77,7 +77,7 @@ class Backend:
             if self.embedder_factory is None:
                 raise ValueError("search by image needs the embedder the store was filled with")
             self.embedder = self.embedder_factory()
-        return data.hits_json(rank(store, embed_stills(images, self.embedder)))  # type: ignore[arg-type]
+        return data.hits_json(rank(store, to_matching_space(store, embed_stills(images, self.embedder))))  # type: ignore[arg-type]
 
     def close(self) -> None:
         def shut() -> None:

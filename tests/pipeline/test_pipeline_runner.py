@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from streid.media import count_frames
-from streid.pipeline.annotate import AnnotatedVideo
+from streid.pipeline.annotate import FrameAnnotator
 from streid.pipeline.events import read_events
 from streid.pipeline.runner import run_pipeline
 from streid.pipeline.scene import SceneFiles
@@ -138,16 +138,16 @@ def test_embeddings_none_leaves_vectors_out_of_events(scenes: dict[str, SceneFil
     assert len(events) >= 5 and all(e["embedding"] is None and e["embedding_dim"] == 0 for e in events)
 
 
-class RecordingVideo(AnnotatedVideo):
-    """The real annotated video, also keeping what each frame was labelled with."""
+class RecordingAnnotator(FrameAnnotator):
+    """The real frame annotator (its frames go to the video and the live outputs), also keeping each frame's labels."""
 
-    def __init__(self, path: Path, fps: float) -> None:
-        super().__init__(path, fps)
+    def __init__(self) -> None:
+        super().__init__()
         self.drawn: list[tuple[list[int], list[str] | None]] = []
 
-    def write(self, image: Any, dets: Any, labels: list[str] | None = None, colours: Any = None) -> None:
+    def draw(self, image: Any, dets: Any, labels: list[str] | None = None, colours: Any = None) -> Any:
         self.drawn.append((dets.tracker_id.tolist(), labels))
-        super().write(image, dets, labels, colours)
+        return super().draw(image, dets, labels, colours)
 
 
 def test_annotated_frames_label_tracks_with_their_global_id(scenes: dict[str, SceneFiles], tmp_path: Path,
@@ -161,16 +161,16 @@ def test_annotated_frames_label_tracks_with_their_global_id(scenes: dict[str, Sc
     stage = stage_from_config(IdentityConfig(gate=0.2), tmp_path, None)
     try:
         runner = Runner(make_config(scenes, tmp_path), embedder=BandColourEmbedder(), identity=stage)
-        runner.videos = {c: RecordingVideo(tmp_path / f"{c}.mp4", 25.0) for c in scenes}
+        runner.annotators = {c: RecordingAnnotator() for c in scenes}
         result = runner.run()
     finally:
         stage.close()
     gids: dict[tuple[str, int], set[int]] = {}
     for e in tracklet_events(result.events_path):
         gids.setdefault((e["camera"], e["track_id"]), set()).add(e["global_id"])
-    for cam, video in runner.videos.items():
+    for cam, annotator in runner.annotators.items():
         labelled = set()
-        for tracks, labels in video.drawn:
+        for tracks, labels in annotator.drawn:
             assert labels is not None and len(labels) == len(tracks)
             for tid, label in zip(tracks, labels, strict=True):
                 if label.startswith("G"):
