@@ -176,11 +176,11 @@ def test_a_signal_stops_after_the_step_writes_last_pt_and_resume_finishes(tmp_pa
     trainer = Trainer(make_cfg(tmp_path, 3), ClipNet(4), criterion, data, tmp_path, log=lambda s: None)
     state = trainer.fit(progress=False)
     assert signal.getsignal(sig) is previous  # the handler is the caller's again
-    assert (state.epoch, state.step) == (1, 3)  # epoch 0 (2 steps) and the step under way finished
+    # a stop inside an epoch keeps last.pt at the last epoch boundary (epoch 0's 2 steps), so that a resume redoes
+    # the interrupted epoch with the same clips and ends with the uninterrupted weights (issue 14, test_train_stop)
+    assert state.epoch == 1 and state.step in (2, 3)  # the step under way may finish before the stop is seen
     ckpt = torch.load(tmp_path / "last.pt", weights_only=False)
-    assert ckpt["state"]["epoch"] == 1 and ckpt["state"]["step"] == 3 and "optimizer" in ckpt
-    for name, tensor in trainer.model.state_dict().items():
-        assert torch.equal(ckpt["model"][name], tensor), name  # the weights after that step, not an older copy
+    assert ckpt["state"]["epoch"] == 1 and ckpt["state"]["step"] == 2 and "optimizer" in ckpt
     assert not (tmp_path / "curves.png").exists()  # stopped, not finished
 
     resumed = Trainer(make_cfg(tmp_path, 3), ClipNet(4), criterion, make_data(), tmp_path, log=lambda s: None)
