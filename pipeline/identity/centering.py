@@ -5,7 +5,7 @@ seen by one camera look alike and one person seen by two cameras looks different
 embeddings is an estimate of that shift, free and label-free; subtracting it and re-normalising is the
 simplest camera-bias removal (the idea behind camera-aware normalisation in unsupervised re-id, e.g. Zhuang et
 al., "Rethinking the distribution gap of person re-identification with camera-based batch normalization",
-ECCV 2020). On the held-out synthetic style it lifts the built-in model's mAP from 41.8 to 67.5
+ECCV 2020). On the held-out synthetic style it lifts the built-in model's mAP from 41.8 to 67.2
 (`bench/builtin_bench.py`).
 
 Online the mean is a running one, shrunk toward zero while a camera has seen few tracklets (weight n/(n+prior)),
