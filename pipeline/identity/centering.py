@@ -33,6 +33,7 @@ class CameraCentering:
         self.sums: dict[str, np.ndarray] = {}
         self.counts: dict[str, int] = {}
         self._seen: set[tuple[str, int]] = set()
+        self.updated = False
 
     def mean(self, camera: str) -> np.ndarray | None:
         """The shrunk mean subtracted for ``camera`` now (None before its first tracklet)."""
@@ -47,10 +48,14 @@ class CameraCentering:
         return np.mean(means, axis=0) if means else None
 
     def centre(self, obs: list[TrackletObs]) -> list[TrackletObs]:
-        """Learn from the batch (each track counts once for the mean), then centre every observation."""
+        """Learn from the batch (each track counts once for the mean), then centre every observation.
+
+        ``updated`` tells whether this batch moved any camera's mean (a new track), for callers that persist it."""
+        self.updated = False
         for o in obs:
             if (o.camera, o.track_id) in self._seen:
                 continue
+            self.updated = True
             self._seen.add((o.camera, o.track_id))
             e = normalise(o.embedding)
             self.sums[o.camera] = self.sums.get(o.camera, np.zeros_like(e)) + e

@@ -112,7 +112,7 @@ class IdentityStage:
             return []
         if self.centering is not None and self.factory is not None:
             obs = self.centering.centre(obs)
-            mean = self.centering.average_mean()
+            mean = self.centering.average_mean() if self.centering.updated else None  # updates move no mean
             if mean is not None:  # image search (no camera) subtracts this: see search.to_matching_space
                 self.store.set_meta(CAMERA_MEAN_KEY, json.dumps([round(float(v), 6) for v in mean]))
         self.store.put_tracklets(obs, crops)
