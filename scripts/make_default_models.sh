@@ -22,10 +22,14 @@ make_detector() {
   # YOLO11 head on the ImageNet MobileNetV2 trunk, trained on the randomised world's detection set at imgsz 320
   # until its val mAP stops rising (patience 4, 1 h cap), exported to ONNX with its card.
   echo "[models] person detector -> $MODELS/person_detector.onnx"
-  "$STREID" train detector --config configs/detector/yolo_mnv2_randomised.yaml --out "$RUNS/detector" \
+  # stage 1: 4-camera set, trunk from the packaged ImageNet weights; stage 2: 48-camera set (many viewpoints,
+  # distances and backgrounds), continued from stage 1's best weights until val mAP stops rising
+  "$STREID" train detector --config configs/detector/yolo_mnv2_randomised.yaml --out "$RUNS/detector" --resume
+  "$STREID" train detector --config configs/detector/yolo_mnv2_randomised_multicam.yaml \
+    --set detector_train.model="$RUNS/detector/yolo/weights/best.pt" --out "$RUNS/detector_multicam" \
     --resume --export "$MODELS/person_detector.onnx"
   "$PY" scripts/detector_calibration.py --onnx "$MODELS/person_detector.onnx" \
-    --data "$RUNS/detector/data/detection/data.yaml"
+    --data "$RUNS/detector_multicam/data/detection/data.yaml"
 }
 
 make_reid() {

@@ -110,6 +110,10 @@ class DetectionConfig(Section):
     val_share: float = Field(0.2, gt=0, lt=1)
     min_visibility: float = Field(0.25, ge=0, le=1, description="people less visible than this are not labelled")
     min_height_px: int = Field(12, ge=1)
+    cameras: int = Field(0, ge=0, description="cameras of the detection site; 0 = max(3, scenes.cameras). Many "
+                         "cameras = many viewpoints, distances and backgrounds, which a detector needs to generalise")
+    people: int = Field(0, ge=0, description="walkers of the detection site; 0 = 2 x max(8, scenes.people), "
+                        "scaled by cameras / scenes.cameras so that a frame stays as busy")
 
 
 class PreviewConfig(Section):

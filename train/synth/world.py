@@ -90,7 +90,7 @@ class World:
         specs = {
             "reid": (self.cfg.reid.cameras, *REID_VIEW),
             "scenes": (sc.cameras, sc.width, sc.height),
-            "detection": (max(3, sc.cameras), sc.width, sc.height),
+            "detection": (self.cfg.detection.cameras or max(3, sc.cameras), sc.width, sc.height),
         }
         return {
             kind: [sample_camera(k, stream(self.seed, f"camera-{kind}", k), self.cfg.style, w, h) for k in range(n)]
@@ -134,10 +134,12 @@ class World:
     def detection_site(self) -> Site:
         """A separate, busier site of train identities for the detector set (no overlap with scenes)."""
         train, _ = self.split
+        n_cams, det = len(self.cameras("detection")), self.cfg.detection
+        auto = max(self.cfg.scenes.people, 8) * 2 * max(1, round(n_cams / max(3, self.cfg.scenes.cameras)))
         cfg = self.cfg.scenes.model_copy(
             update={
-                "cameras": len(self.cameras("detection")),
-                "people": max(self.cfg.scenes.people, 8) * 2,
+                "cameras": n_cams,
+                "people": det.people or auto,
                 "max_visible": self.cfg.scenes.max_visible + 2,
             }
         )

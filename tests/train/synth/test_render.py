@@ -63,3 +63,19 @@ def test_gt_box_contains_and_fits_the_rendered_person(tiny: Tiny) -> None:
                 assert ys.min() - y <= 2 and y + h - 1 - ys.max() <= 2, "box is not tight vertically"
                 tight += 1
     assert checked >= 5 and tight >= 2
+
+
+def test_detection_site_cameras_and_walkers_follow_the_config(tiny: Tiny) -> None:
+    """detection.cameras = many viewpoints for the detector set; the walkers scale so frames stay as busy; 0 keeps
+    the old site (max(3, scenes.cameras) cameras) so existing worlds render as before."""
+    ids = "synth.population.identities=80"  # tiny has 6 training identities: too few walkers for 12 cameras
+    base = World(tiny(ids), 5)
+    many = World(tiny(ids, "synth.detection.cameras=12"), 5)
+    assert len(base.detection_site.cameras) == max(3, base.cfg.scenes.cameras)
+    assert len(many.detection_site.cameras) == 12
+    per_camera = [len(w.detection_site.walks) / len(w.detection_site.cameras) for w in (base, many)]
+    assert per_camera[1] >= 0.5 * per_camera[0]
+    views = {(c.height_m, c.tilt_deg, c.focal) for c in many.detection_site.cameras}
+    assert len(views) == 12  # twelve distinct viewpoints, not four repeated
+    assert [c.height_m for c in base.detection_site.cameras] == [c.height_m for c in many.detection_site.cameras][
+        : len(base.detection_site.cameras)]
