@@ -64,6 +64,10 @@ def import_ultralytics() -> ModuleType:
         )
     os.environ.update(OFFLINE_ENV)
     os.environ["YOLO_CONFIG_DIR"] = str(ultralytics_config_dir())
+    # ultralytics sets OMP_NUM_THREADS=1 when it is unset, which would leave torch (if not yet started) and every
+    # child process on one core; a value the user set is kept
+    os.environ.setdefault("OMP_NUM_THREADS", str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                                                  else os.cpu_count() or 1))
     import ultralytics
     from ultralytics.utils import SETTINGS
 

@@ -56,6 +56,7 @@ class DetectorRun:
     epoch_seconds: list[float] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
     val_speed_ms: dict[str, float] = field(default_factory=dict)
+    threads: int = 0  # torch threads the training epochs ran with (0: nothing was trained in this call)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -130,29 +131,54 @@ def train_detector(cfg: DetectorTrainConfig, out: str | Path, *, seed: int = 0, 
         source = f"synthetic world: {cfg.synth_config} (seed {seed}{images})"
     save_dir, best, last = run_paths(out)
     ultralytics = import_ultralytics()
-    start = time.perf_counter()
+    start, seen = time.perf_counter(), {}
     if last.is_file():
         if not resume:
             raise FileExistsError(f"{save_dir} holds a detector run; --resume continues it, or use another --out")
         if _finished(ultralytics, last):
             log.info("%s: training already finished; validating and exporting only", last)
         else:
-            ultralytics.YOLO(str(last)).train(resume=True)
+            with_all_cores(ultralytics.YOLO(str(last)), seen).train(resume=True)
     else:
         if cfg.backbone_weights:
             init = with_backbone_weights(ultralytics, cfg, out / "init.pt")
             model, args = ultralytics.YOLO(str(init)), {"pretrained": str(init)}
         else:
             model, args = _model(ultralytics, cfg.model), {}
-        model.train(**{**train_args(cfg, data_yaml, save_dir, seed), **args})
+        with_all_cores(model, seen).train(**{**train_args(cfg, data_yaml, save_dir, seed), **args})
     train_seconds = time.perf_counter() - start
     if not best.is_file():
         raise RuntimeError(f"ultralytics finished without writing {best}")
-    run = DetectorRun(out, best, last, summarize_data(data_yaml, source), 0, train_seconds)
+    run = DetectorRun(out, best, last, summarize_data(data_yaml, source), 0, train_seconds,
+                      threads=seen.get("threads", 0))
     run.epochs, run.epoch_seconds = _epoch_times(save_dir / "results.csv")
     run.metrics, run.val_speed_ms = validate_detector(best, data_yaml, cfg, out)
     (out / "detector.json").write_text(json.dumps(run.to_json(), indent=2), encoding="utf-8")
     return run
+
+
+def cpu_threads() -> int:
+    """The cores this process may run on (the affinity mask, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def with_all_cores(model: Any, seen: dict[str, int] | None = None) -> Any:
+    """Give ultralytics' trainer and validator every core: on import it sets OMP_NUM_THREADS=1 and its CPU device
+    selection then calls ``torch.set_num_threads(cores - 1)``, i.e. one thread on a 2-core machine, half the speed.
+    The callbacks run after that selection."""
+    import torch
+
+    def restore(_: Any) -> None:
+        torch.set_num_threads(cpu_threads())
+
+    def record(_: Any) -> None:
+        if seen is not None:
+            seen["threads"] = torch.get_num_threads()
+
+    for event in ("on_pretrain_routine_start", "on_val_start"):
+        model.add_callback(event, restore)
+    model.add_callback("on_train_epoch_start", record)
+    return model
 
 
 def train_args(cfg: DetectorTrainConfig, data_yaml: Path, save_dir: Path, seed: int) -> dict[str, Any]:
@@ -174,7 +200,7 @@ def validate_detector(weights: Path, data_yaml: Path, cfg: DetectorTrainConfig,
     """mAP50, mAP50-95, precision and recall of ``weights`` on the val split, and ultralytics' ms per image."""
     from streid.offline import import_ultralytics
 
-    model = import_ultralytics().YOLO(str(weights))
+    model = with_all_cores(import_ultralytics().YOLO(str(weights)))
     result = model.val(data=str(data_yaml), imgsz=cfg.imgsz, batch=cfg.batch, device=cfg.device, split="val",
                        workers=cfg.workers, plots=False, project=str(out), name="val", exist_ok=True, verbose=False)
     box = result.box

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -109,6 +110,20 @@ def test_detector_architecture_yamls_build_offline(repo: Path, no_network: None)
     for arch in archs:
         model = import_ultralytics().YOLO(str(arch))
         assert len(model.names) == 1 and sum(p.numel() for p in model.model.parameters()) > 1e6
+
+
+def test_ultralytics_through_streid_leaves_torch_every_core() -> None:
+    """ultralytics sets OMP_NUM_THREADS=1 on import; through import_ultralytics torch keeps all cores (a user's
+    OMP_NUM_THREADS still wins)."""
+    code = ("import os; from streid.offline import import_ultralytics; import_ultralytics(); import torch; "
+            "print(torch.get_num_threads(), len(os.sched_getaffinity(0)))")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    threads, cores = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                    check=True).stdout.split()
+    assert threads == cores
+    env["OMP_NUM_THREADS"] = "1"
+    assert subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout.split()[0] == "1"
 
 
 def test_cli_show_prints_resolved_defaults(repo: Path) -> None:

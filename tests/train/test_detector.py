@@ -33,6 +33,7 @@ def test_train_detector_end_to_end_on_a_tiny_synthetic_set(tmp_path: Path) -> No
     from streid.cli import app
     from streid.pipeline.detector import YoloDetector
     from streid.records import Frame
+    from streid.train.detector import cpu_threads
 
     out = tmp_path / "run"
     args = ["train", "detector", "--config", str(CONFIG), "--out", str(out), "--epochs", "1", "--imgsz", "64",
@@ -53,6 +54,7 @@ def test_train_detector_end_to_end_on_a_tiny_synthetic_set(tmp_path: Path) -> No
     assert "synthetic world" in text and "ms per frame" in text and "max |ONNX - PyTorch|" in text
     run = json.loads((out / "detector.json").read_text())
     assert run["data"]["train_images"] > 0 and run["data"]["val_images"] > 0 and len(run["epoch_seconds"]) == 1
+    assert run["threads"] == cpu_threads()  # ultralytics alone trains on cores - 1 threads (1 of 2 here)
 
     detector = YoloDetector(onnx, conf=0.0)  # the exported model runs in the pipeline's detector
     assert detector.imgsz == 64
