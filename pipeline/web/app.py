@@ -4,7 +4,7 @@ Routes (all under an optional token: ``?token=T``, ``Authorization: Bearer T`` o
 was opened with a valid token; missing or wrong -> 401):
 
     GET  /                                  the page (static/index.html; no build step)
-    GET  /api/info                          mode (live | store), store, RTSP URLs, whether a job report exists
+    GET  /api/info                          mode (live | store | site), store, RTSP URLs, whether a job report exists
     GET  /api/cameras                       live: state, frames/s, frames in/processed/dropped, errors per camera
     GET  /api/cameras/{camera}/snapshot.jpg live: the newest annotated frame
     GET  /api/tracks                        live: tracks in view with their global ids
@@ -66,7 +66,17 @@ class Backend:
     def _call(self, fn: Callable[..., Any], args: tuple) -> Any:
         if self.store is None:
             self.store = self.store_factory()
-        return fn(self.store, *args)
+        try:
+            return fn(self.store, *args)
+        except Exception:
+            if getattr(self.store, "broken", False):  # a database store lost its server: reopen on the next call
+                self._close_store()
+            raise
+
+    def _close_store(self) -> None:
+        close, self.store = getattr(self.store, "close", None), None
+        if close is not None:
+            close()
 
     def search_images(self, store: data.DashboardStore | None, images: list[np.ndarray]) -> list[dict]:
         from streid.pipeline.identity.search import embed_stills, rank, to_matching_space
@@ -80,12 +90,7 @@ class Backend:
         return data.hits_json(rank(store, to_matching_space(store, embed_stills(images, self.embedder))))  # type: ignore[arg-type]
 
     def close(self) -> None:
-        def shut() -> None:
-            close = getattr(self.store, "close", None)
-            if close is not None:
-                close()
-
-        self.pool.submit(shut).result(timeout=10)
+        self.pool.submit(self._close_store).result(timeout=10)
         self.pool.shutdown(wait=True)
 
 
