@@ -44,6 +44,10 @@ CREATE INDEX IF NOT EXISTS crops_tracklet ON crops(tracklet);
 """
 
 
+class NoSuchSite(ValueError):
+    """A read-only open of a site no service has created (yet)."""
+
+
 def redact(url: str) -> str:
     """The URL without its password, in the user part or a ``password=`` parameter (for messages and logs)."""
     parts = urlsplit(url)
@@ -103,7 +107,7 @@ class PostgresStore(Store):
         if read_only:  # search and the dashboard: never create a site, never write (the session refuses writes)
             if self.db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,)).fetchone() is None:
                 self.db.close()
-                raise ValueError(f"{self.path}: no such site in this database (no schema {self.schema})")
+                raise NoSuchSite(f"{self.path}: no such site in this database (no schema {self.schema})")
             self.db.execute("SET default_transaction_read_only = on")
         else:
             with self.transaction() as cur:

@@ -49,6 +49,10 @@ MAX_PIXELS = 4096 * 4096
 COOKIE = "streid_token"  # a decoded upload larger than this is refused
 
 
+class StoreUnavailable(Exception):
+    """The store's server cannot be reached now (503; the page retries)."""
+
+
 class Backend:
     """The store (opened lazily on its own thread: it may not exist yet when a live run starts) and the embedder."""
 
@@ -68,9 +72,11 @@ class Backend:
             self.store = self.store_factory()
         try:
             return fn(self.store, *args)
-        except Exception:
+        except Exception as exc:
             if getattr(self.store, "broken", False):  # a database store lost its server: reopen on the next call
                 self._close_store()
+                log.warning("dashboard: the store's connection was lost (%s)", type(exc).__name__)
+                raise StoreUnavailable() from None
             raise
 
     def _close_store(self) -> None:
@@ -108,6 +114,14 @@ def _token_middleware(token: str) -> Any:
     return check
 
 
+@web.middleware
+async def _unavailable_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except StoreUnavailable:  # the detail (which server, why) is in the server's log, not in the page
+        raise web.HTTPServiceUnavailable(text="the identity store cannot be reached now; retrying") from None
+
+
 def _jpeg(image: np.ndarray) -> bytes:
     import cv2
 
@@ -134,6 +148,7 @@ def build_app(backend: Backend, *, view: LiveView | None = None, token: str = ""
               report_dir: Path | None = None, info: dict[str, Any] | None = None) -> web.Application:
     """The aiohttp application; ``view`` is None when serving a finished job's store."""
     middlewares = [_token_middleware(token)] if token else []
+    middlewares.append(_unavailable_middleware)
     # the multipart envelope adds a little to the image itself
     app = web.Application(middlewares=middlewares, client_max_size=max_upload_kb * 1024 + 16 * 1024)
     routes = web.RouteTableDef()
@@ -255,7 +270,7 @@ def build_app(backend: Backend, *, view: LiveView | None = None, token: str = ""
                 else:
                     await resp.write(b": keep-alive\n\n")
                 await asyncio.sleep(STREAM_EVERY_S)
-        except ConnectionResetError:  # the page went away
+        except (ConnectionResetError, StoreUnavailable):  # the page went away, or the store: the page reconnects
             return resp
 
     app.add_routes(routes)

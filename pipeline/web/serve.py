@@ -77,13 +77,14 @@ def start_dashboard(store_factory: Callable[[], Store | None], host: str, port: 
 
 
 def postgres_store_factory(url: str, site: str) -> Callable[[], Store | None]:
-    """Opens the site's store read-only on the dashboard's thread; None (an empty page, retried on the next
-    request) while the database is unreachable or no service has created the site yet."""
-
+    """Opens the site's store read-only on the dashboard's thread, again on the next request until it works: None
+    (nothing to show yet) until a service has created the site, :class:`StoreUnavailable` (503) while the
+    database cannot be reached."""
     said = [""]
 
     def open_store() -> Store | None:
-        from streid.pipeline.identity.pg_store import PostgresStore
+        from streid.pipeline.identity.pg_store import NoSuchSite, PostgresStore
+        from streid.pipeline.web.app import StoreUnavailable
 
         try:
             return PostgresStore(url, site, read_only=True)
@@ -91,7 +92,9 @@ def postgres_store_factory(url: str, site: str) -> Callable[[], Store | None]:
             if str(exc) != said[0]:  # once, not on every request of the page
                 log.warning("dashboard: %s", exc)
                 said[0] = str(exc)
-            return None
+            if isinstance(exc, NoSuchSite):
+                return None
+            raise StoreUnavailable() from None
 
     return open_store
 

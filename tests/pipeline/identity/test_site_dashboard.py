@@ -158,6 +158,20 @@ def test_serve_db_bad_input_is_one_line(site: Site) -> None:
     assert res.exit_code == 2 and "--web" in res.output
 
 
+def test_dashboard_answers_503_while_the_database_is_down(site: Site, postgres: Any) -> None:
+    """A restarted database: 503 while it is away (the page says so and retries), the same cards once it is back."""
+    assert get(site.web + "api/identities")[0] == 200
+    postgres.stop()
+    try:
+        assert get(site.web + "api/identities")[0] == 503  # the open connection broke
+        status, body = get(site.web + "api/identities")  # and cannot be opened again yet
+        assert status == 503 and b"streid" not in body
+    finally:
+        postgres.start()
+    wait_for(lambda: get(site.web + "api/identities")[0] == 200, 60, "the dashboard to reconnect")
+    check_cards(site.web)
+
+
 def test_site_dashboard_in_headless_chromium(site: Site, tmp_path: Path) -> None:
     """The page itself: cards appear with their crops loaded, each naming its camera's device."""
     from selenium.webdriver.support.ui import WebDriverWait
