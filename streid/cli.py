@@ -172,7 +172,10 @@ def calibrate(
 
 @app.command()
 def serve(
-    store: Annotated[Path, typer.Option("--store", help="a job's folder holding identities.sqlite")],
+    store: Annotated[Path | None, typer.Option("--store", help="a job's folder holding identities.sqlite")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="PostgreSQL URL of a site-wide store (or STREID_DB_URL; "
+                                                       "password via PGPASSWORD / STREID_DB_PASSWORD_FILE)")] = None,
+    site: Annotated[str, typer.Option("--site", help="site name in the database")] = "default",
     host: Annotated[str, typer.Option("--host", help="address to listen on (0.0.0.0: every interface)")]
     = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8080,
@@ -183,10 +186,10 @@ def serve(
     ] = None,
     max_upload_kb: Annotated[int, typer.Option("--max-upload-kb", min=16)] = 4096,
 ) -> None:
-    """Dashboard for a finished job: identities with crops and decisions, search by image, the job report."""
+    """Dashboard for a finished job's store or a site's database: identities with crops and decisions, search."""
     from streid.pipeline.web.serve import serve_command
 
-    raise typer.Exit(serve_command(store, host, port, token, embedder, max_upload_kb))
+    raise typer.Exit(serve_command(store, host, port, token, embedder, max_upload_kb, db, site))
 
 
 @app.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,13 +19,14 @@ def open_store(store_dir: Path | None, db: str | None, site: str) -> Store:
     """The SQLite store in ``store_dir`` or the PostgreSQL one at ``db`` (``STREID_DB_URL``); ValueError if neither."""
     from streid.pipeline.identity.store import STORE_FILE, SqliteStore
 
-    db = db or os.environ.get("STREID_DB_URL")
+    if store_dir is None:  # the environment's database is the default, not a second choice
+        db = db or os.environ.get("STREID_DB_URL")
     if (store_dir is None) == (db is None):
         raise ValueError("give --store DIR or --db URL (or STREID_DB_URL), not both")
     if db is not None:
         from streid.pipeline.identity.pg_store import PostgresStore
 
-        return PostgresStore(db, site=site)
+        return PostgresStore(db, site=site, read_only=True)
     assert store_dir is not None
     if not (store_dir / STORE_FILE).is_file():
         raise ValueError(f"{store_dir}: no {STORE_FILE} here")
@@ -220,6 +221,12 @@ def serve_command(
     flush_after: Annotated[float, typer.Option("--flush-after", min=0.0, help="wall seconds of silence after "
                                                                               "which waiting tracklets are decided")]
     = 1.0,
+    web: Annotated[str | None, typer.Option("--web", help="also serve the site's dashboard on PORT or HOST:PORT "
+                                                          "(host default 127.0.0.1; off by default)")] = None,
+    web_token: Annotated[str, typer.Option("--web-token", envvar="STREID_WEB_TOKEN",
+                                           help="the dashboard requires ?token= or Authorization: Bearer")] = "",
+    embedder: Annotated[Path | None, typer.Option("--embedder", help="re-id model of the edges: the dashboard's "
+                                                                     "search by image")] = None,
 ) -> None:
     """Site-wide identity service: tracklets from every edge over MQTT, one matcher, PostgreSQL, decisions back."""
     import logging
@@ -241,7 +248,28 @@ def serve_command(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    with stop_on_signals(stop):
-        stats = service.run()
+    dashboard = _site_dashboard(web, web_token, embedder, db, site) if web is not None else None
+    try:
+        with stop_on_signals(stop):
+            stats = service.run()
+    finally:
+        if dashboard is not None:
+            dashboard.close()
     typer.echo(f"stopped: {stats.decided} tracklets decided, {stats.duplicates} redeliveries, "
                f"{stats.rejected} rejected, {stats.reconnects} database reconnects")
+
+
+def _site_dashboard(web: str, token: str, embedder: Path | None, db: str, site: str) -> Any:
+    """The dashboard next to the identity service: every device's cameras, read from the site's database."""
+    from streid.pipeline.identity.pg_store import public_name
+    from streid.pipeline.web.serve import parse_web, postgres_store_factory, start_dashboard
+
+    try:
+        host, port = parse_web(web)
+        if embedder is not None and not embedder.is_file():
+            raise ValueError(f"--embedder {embedder}: not found")
+        return start_dashboard(postgres_store_factory(db, site), host, port, token, embedder,
+                               info={"mode": "site", "store": public_name(db, site), "rtsp": []})
+    except (ValueError, OSError) as exc:
+        typer.echo(f"error: {exc if isinstance(exc, ValueError) else f'--web {web}: {exc}'}", err=True)
+        raise typer.Exit(2) from None

@@ -8,7 +8,8 @@ within a version. The embedding travels as base64 of little-endian float32. ``id
 and chosen once, when the update enters the edge's outbox, so a redelivered message is recognised.
 ``decided_at`` (site seconds) is when the edge would have decided it in embedded mode; the service orders
 updates by ``(decided_at, edge, seq)`` (``seq`` counts an edge's messages) and decides the updates of one
-``decided_at`` jointly, as the edge would have in embedded mode.
+``decided_at`` jointly, as the edge would have in embedded mode. ``crop_jpeg`` (optional, at most
+``MAX_CROP_BYTES``) is one picture of the person (the middle crop of the tracklet's clip) for the site's dashboard.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from streid.pipeline.identity.records import Decision, TrackletObs
 
 VERSION = 1
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+MAX_CROP_BYTES = 256 * 1024  # a tracklet crop is ~5-20 KB as JPEG; anything larger is refused
+MAX_CROP_PIXELS = 1024 * 1024
+DEVICES_KEY = "devices"  # store meta the service keeps: JSON {camera: edge}, which device each camera is on
 
 
 def check_name(kind: str, name: str) -> str:
@@ -52,6 +56,7 @@ class TrackletMessage:
     obs: TrackletObs
     state: str = "update"
     quality: float | None = None
+    crop_jpeg: bytes | None = None
 
     def order(self) -> tuple[float, str, int]:
         return (self.decided_at, self.edge, self.seq)
@@ -82,11 +87,45 @@ def decode_tracklet(payload: bytes) -> TrackletMessage:
             raise ValueError("embedding does not match dim or is not finite")
         obs = TrackletObs(check_name("camera", str(body["camera"])), int(body["track_id"]), float(body["t_start"]),
                           float(body["t_end"]), emb)
+        crop = body.get("crop_jpeg")
+        jpeg = None if crop is None else base64.b64decode(str(crop), validate=True)
+        if jpeg is not None and (len(jpeg) > MAX_CROP_BYTES or not jpeg.startswith(b"\xff\xd8\xff")):
+            raise ValueError(f"crop_jpeg is not a JPEG of at most {MAX_CROP_BYTES} bytes")
         return TrackletMessage(str(body["id"])[:128], check_name("edge", str(body["edge"])), int(body["seq"]),
                                float(body["decided_at"]), obs,
-                               str(body.get("state", "update")), body.get("quality"))
+                               str(body.get("state", "update")), body.get("quality"), jpeg)
     except (KeyError, TypeError, ValueError, json.JSONDecodeError, base64.binascii.Error) as exc:
         raise ValueError(f"bad tracklet message: {type(exc).__name__}: {exc}") from None
+
+
+def crop_jpeg(clip: np.ndarray, quality: int = 85) -> bytes | None:
+    """The message's picture of a tracklet: the middle crop of its (L, H, W, 3) BGR clip as JPEG (None if too big)."""
+    import cv2
+
+    image = clip[len(clip) // 2] if clip.ndim == 4 else clip
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(image, np.uint8), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return buf.tobytes() if ok and buf.size <= MAX_CROP_BYTES else None
+
+
+def crop_pixels(jpeg: bytes) -> np.ndarray | None:
+    """A message's crop back as (H, W, 3) BGR pixels; None when it does not decode or has too many pixels."""
+    import cv2
+
+    size = _jpeg_size(jpeg)
+    if size is None or size[0] * size[1] > MAX_CROP_PIXELS:  # a small file can claim a huge picture
+        return None
+    return cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(height, width) from a JPEG's frame header, without decoding it."""
+    i = 2
+    while i + 9 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+            return int.from_bytes(data[i + 5:i + 7], "big"), int.from_bytes(data[i + 7:i + 9], "big")
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    return None
 
 
 def encode_decision(msg_id: str, d: Decision) -> bytes:

@@ -44,14 +44,29 @@ CREATE INDEX IF NOT EXISTS crops_tracklet ON crops(tracklet);
 """
 
 
+class NoSuchSite(ValueError):
+    """A read-only open of a site no service has created (yet)."""
+
+
 def redact(url: str) -> str:
-    """The URL without its password (for messages and logs)."""
+    """The URL without its password, in the user part or a ``password=`` parameter (for messages and logs)."""
     parts = urlsplit(url)
+    query = "&".join(p if not p.lower().startswith("password=") else "password=***" for p in parts.query.split("&"))
+    parts = parts._replace(query=query)
     if parts.password is None:
-        return url
+        return urlunsplit(parts)
     host = parts.hostname or ""
     netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def public_name(url: str, site: str) -> str:
+    """What a page may show of a database: host, port, database and site; no user, password or parameters."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres") or not parts.hostname:
+        return f"site {site}"
+    port = f":{parts.port}" if parts.port else ""
+    return f"postgresql://{parts.hostname}{port}{parts.path} (site {site})"
 
 
 def connect_kwargs() -> dict[str, Any]:
@@ -76,7 +91,7 @@ class PostgresStore(Store):
 
     def __init__(self, url: str, site: str = "default", embedding_ttl_s: float | None = None,
                  crop_ttl_s: float | None = None, store_crops: bool = True,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, read_only: bool = False) -> None:
         import psycopg
 
         self.url, self.site, self.schema = url, site, schema_name(site)
@@ -88,12 +103,22 @@ class PostgresStore(Store):
             self.db = psycopg.connect(url, autocommit=True, connect_timeout=10, **connect_kwargs())
         except psycopg.Error as exc:
             raise ValueError(f"database {redact(url)}: cannot connect ({_first_line(exc, url)})") from None
-        with self.transaction() as cur:
-            cur.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-            cur.execute(f"SET search_path TO {self.schema}")
-            cur.execute(_SCHEMA)
+        self.read_only = read_only
+        if read_only:  # search and the dashboard: never create a site, never write (the session refuses writes)
+            if self.db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,)).fetchone() is None:
+                self.db.close()
+                raise NoSuchSite(f"{self.path}: no such site in this database (no schema {self.schema})")
+            self.db.execute("SET default_transaction_read_only = on")
+        else:
+            with self.transaction() as cur:
+                cur.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+                cur.execute(f"SET search_path TO {self.schema}")
+                cur.execute(_SCHEMA)
         self.db.execute(f"SET search_path TO {self.schema}")
         version = self.get_meta("schema_version")
+        if version is None and read_only:
+            self.db.close()
+            raise ValueError(f"{self.path}: not a usable identity store (no schema version)")
         if version is None:
             self.set_meta("schema_version", SCHEMA_VERSION)
         elif version != SCHEMA_VERSION:
@@ -207,6 +232,11 @@ class PostgresStore(Store):
                 cur.execute("DELETE FROM crops WHERE written < %s", (now - self.crop_ttl_s,))
                 dropped_crops = cur.rowcount
         return dropped_emb, dropped_crops
+
+    @property
+    def broken(self) -> bool:
+        """The connection is gone (server restarted, network): a reader reopens the store."""
+        return bool(self.db.closed or self.db.broken)
 
     def close(self) -> None:
         self.db.close()

@@ -22,6 +22,7 @@ import numpy as np
 
 from streid.pipeline.identity.messages import (
     check_name,
+    crop_jpeg,
     decision_topic,
     decode_decision,
     encode_tracklet,
@@ -82,13 +83,16 @@ class EdgeLink:
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("%s: bad decision message (%s)", msg.topic, exc)
 
-    def send(self, obs: list[TrackletObs]) -> None:
-        """Queue one batch (decided jointly by the service); its instant is after every earlier batch's."""
+    def send(self, obs: list[TrackletObs], crops: list[np.ndarray | None] | None = None) -> None:
+        """Queue one batch (decided jointly by the service); its instant is after every earlier batch's.
+        ``crops[i]`` (a tracklet's clip, or None) travels as one JPEG for the site's dashboard."""
         at = max(max(o.t_end for o in obs), np.nextafter(self._last_at, np.inf))
         self._last_at = at
         seq = self.outbox.next_seq()
+        jpegs = [None if c is None else crop_jpeg(c) for c in (crops or [None] * len(obs))]
         items = [(tracklet_topic(self.site, o.camera),
-                  encode_tracklet(uuid.uuid4().hex, self.edge, seq + i, at, o)) for i, o in enumerate(obs)]
+                  encode_tracklet(uuid.uuid4().hex, self.edge, seq + i, at, o, crop_jpeg=jpeg))
+                 for i, (o, jpeg) in enumerate(zip(obs, jpegs, strict=True))]
         self.outbox.add(items)
         for o in obs:
             self.outbox.set_max(f"track:{o.camera}", o.track_id)
@@ -139,16 +143,17 @@ class RemoteIdentityStage(IdentityStage):
     """The identity stage of an edge in remote mode: no matcher or store here, ids come back from the service."""
 
     def __init__(self, link: EdgeLink, *, t_offsets: dict[str, float] | None = None,
-                 clock: Literal["video", "wall"] = "video") -> None:
+                 clock: Literal["video", "wall"] = "video", send_crops: bool = True) -> None:
         # a restarted edge numbers its tracks above those it already sent (as the embedded mode does from its store)
         offsets = {k.split(":", 1)[1]: v + 1 for k, v in link.outbox.counters("track:").items()}
         super().__init__(None, None, t_offsets=t_offsets, track_offsets=offsets, clock=clock)  # type: ignore[arg-type]
         self.link = link
+        self.send_crops = send_crops  # identity.retention.store_crops: false keeps pictures of people on the device
         self.ids = link.ids  # filled by the link as decisions arrive
 
     def assign(self, obs: list[TrackletObs], crops: list[np.ndarray | None] | None = None) -> list[Decision | None]:
         if obs:
-            self.link.send(obs)
+            self.link.send(obs, crops if self.send_crops else None)
         return [None] * len(obs)
 
     def update(self, tracklets: list[Tracklet]) -> list[dict[str, Any]]:

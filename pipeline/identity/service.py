@@ -12,12 +12,14 @@ Loss-free and exactly-once by construction:
 - the matcher is the embedded mode's :class:`OnlineMatcher` with the same constraints; on start, after a
   ``kill -9`` or when the database comes back, it is rebuilt from the store (same gallery) and the unfinished
   inbox is reloaded.
-The service connects out to the broker and the database and listens on nothing.
+The service connects out to the broker and the database and listens on nothing (``--web`` adds the site's dashboard,
+reading the database on its own read-only connection: pipeline/web).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import queue
 import threading
@@ -28,8 +30,10 @@ from typing import Any
 from streid.pipeline.identity.centering import CameraCentering
 from streid.pipeline.identity.config import IdentityConfig
 from streid.pipeline.identity.messages import (
+    DEVICES_KEY,
     TrackletMessage,
     check_name,
+    crop_pixels,
     decision_topic,
     decode_tracklet,
     encode_decision,
@@ -86,6 +90,7 @@ class IdentityService:
         self.newest_at = float("-inf")
         self.last_arrival = 0.0
         self.client: Any = None
+        self.devices: dict[str, str] = {}
 
     # --- database -------------------------------------------------------------------------------------------
     def _open(self) -> None:
@@ -124,6 +129,7 @@ class IdentityService:
         if row[0] is not None:
             self.newest_at = max(self.newest_at, float(row[0]))
         self.in_flight = {}
+        self.devices = json.loads(self.store.get_meta(DEVICES_KEY) or "{}")
         if self.client is not None:
             self._republish()
         log.info("site %s: %d tracklets stored, %d messages to decide", self.site,
@@ -278,21 +284,37 @@ class IdentityService:
         if self.matcher is None:
             self.matcher = resume_matcher(self.cfg, self.store, int(obs[0].embedding.size))
         decisions = self.matcher.update(obs)
+        crops = [self._crop(m) for m, _ in batch]
+        devices = {m.obs.camera: m.edge for m, _ in batch}
         out = []
         with self.store.transaction() as cur:
-            self.store.put_tracklets(obs)
+            self.store.put_tracklets(obs, crops)
             self.store.put_decisions(decisions)
+            if any(self.devices.get(cam) != edge for cam, edge in devices.items()):
+                self.store.set_meta(DEVICES_KEY, json.dumps({**self.devices, **devices}, sort_keys=True))
             for (m, _), d in zip(batch, decisions, strict=True):
                 topic, payload = decision_topic(self.site, d.camera), encode_decision(m.id, d)
                 cur.execute("UPDATE inbox SET done = true, decided = %s, topic = %s, decision = %s WHERE id = %s",
                             (time.time(), topic, payload, m.id))
                 out.append((m.id, topic, payload))
+        self.devices.update(devices)
         now = time.monotonic()
         for (m, arrived), (mid, topic, payload) in zip(batch, out, strict=True):
             self.pending.pop(m.id, None)
             self._publish(mid, topic, payload)
             self.stats.latencies.append(now - arrived)
         self.stats.decided += len(batch)
+
+    @staticmethod
+    def _crop(msg: TrackletMessage) -> Any:
+        """The message's crop as pixels for the store (the dashboard's cards), or None."""
+        if msg.crop_jpeg is None:
+            return None
+        pixels = crop_pixels(msg.crop_jpeg)
+        if pixels is None:
+            log.warning("%s:%d: crop_jpeg does not decode or is too large; stored without it", msg.obs.camera,
+                        msg.obs.track_id)
+        return pixels
 
 
 if __name__ == "__main__":  # `python -m streid.pipeline.identity.service`: `streid identity serve` without the

@@ -194,7 +194,7 @@ def stage_from_config(cfg: IdentityConfig, out_dir: str | Path, embedder: str | 
 
         r = cfg.remote
         link = EdgeLink(r.broker, r.site, r.edge, r.outbox or Path(out_dir) / "outbox.sqlite", r.max_outbox)
-        return RemoteIdentityStage(link, clock="wall" if live else "video")
+        return RemoteIdentityStage(link, clock="wall" if live else "video", send_crops=cfg.retention.store_crops)
     thresholds = thresholds_from_config(cfg, embedder)
     store = store_from_config(cfg, out_dir, embedder, live=live)
     offsets = dict(store.max_track_ids())  # ids count from 1: the next run's first track is max + 1

@@ -4,7 +4,7 @@ Routes (all under an optional token: ``?token=T``, ``Authorization: Bearer T`` o
 was opened with a valid token; missing or wrong -> 401):
 
     GET  /                                  the page (static/index.html; no build step)
-    GET  /api/info                          mode (live | store), store, RTSP URLs, whether a job report exists
+    GET  /api/info                          mode (live | store | site), store, RTSP URLs, whether a job report exists
     GET  /api/cameras                       live: state, frames/s, frames in/processed/dropped, errors per camera
     GET  /api/cameras/{camera}/snapshot.jpg live: the newest annotated frame
     GET  /api/tracks                        live: tracks in view with their global ids
@@ -49,6 +49,10 @@ MAX_PIXELS = 4096 * 4096
 COOKIE = "streid_token"  # a decoded upload larger than this is refused
 
 
+class StoreUnavailable(Exception):
+    """The store's server cannot be reached now (503; the page retries)."""
+
+
 class Backend:
     """The store (opened lazily on its own thread: it may not exist yet when a live run starts) and the embedder."""
 
@@ -66,7 +70,19 @@ class Backend:
     def _call(self, fn: Callable[..., Any], args: tuple) -> Any:
         if self.store is None:
             self.store = self.store_factory()
-        return fn(self.store, *args)
+        try:
+            return fn(self.store, *args)
+        except Exception as exc:
+            if getattr(self.store, "broken", False):  # a database store lost its server: reopen on the next call
+                self._close_store()
+                log.warning("dashboard: the store's connection was lost (%s)", type(exc).__name__)
+                raise StoreUnavailable() from None
+            raise
+
+    def _close_store(self) -> None:
+        close, self.store = getattr(self.store, "close", None), None
+        if close is not None:
+            close()
 
     def search_images(self, store: data.DashboardStore | None, images: list[np.ndarray]) -> list[dict]:
         from streid.pipeline.identity.search import embed_stills, rank, to_matching_space
@@ -80,12 +96,7 @@ class Backend:
         return data.hits_json(rank(store, to_matching_space(store, embed_stills(images, self.embedder))))  # type: ignore[arg-type]
 
     def close(self) -> None:
-        def shut() -> None:
-            close = getattr(self.store, "close", None)
-            if close is not None:
-                close()
-
-        self.pool.submit(shut).result(timeout=10)
+        self.pool.submit(self._close_store).result(timeout=10)
         self.pool.shutdown(wait=True)
 
 
@@ -101,6 +112,14 @@ def _token_middleware(token: str) -> Any:
         return await handler(request)
 
     return check
+
+
+@web.middleware
+async def _unavailable_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except StoreUnavailable:  # the detail (which server, why) is in the server's log, not in the page
+        raise web.HTTPServiceUnavailable(text="the identity store cannot be reached now; retrying") from None
 
 
 def _jpeg(image: np.ndarray) -> bytes:
@@ -129,6 +148,7 @@ def build_app(backend: Backend, *, view: LiveView | None = None, token: str = ""
               report_dir: Path | None = None, info: dict[str, Any] | None = None) -> web.Application:
     """The aiohttp application; ``view`` is None when serving a finished job's store."""
     middlewares = [_token_middleware(token)] if token else []
+    middlewares.append(_unavailable_middleware)
     # the multipart envelope adds a little to the image itself
     app = web.Application(middlewares=middlewares, client_max_size=max_upload_kb * 1024 + 16 * 1024)
     routes = web.RouteTableDef()
@@ -250,7 +270,7 @@ def build_app(backend: Backend, *, view: LiveView | None = None, token: str = ""
                 else:
                     await resp.write(b": keep-alive\n\n")
                 await asyncio.sleep(STREAM_EVERY_S)
-        except ConnectionResetError:  # the page went away
+        except (ConnectionResetError, StoreUnavailable):  # the page went away, or the store: the page reconnects
             return resp
 
     app.add_routes(routes)

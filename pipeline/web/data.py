@@ -1,12 +1,13 @@
 """The dashboard's view of an identity store: identity summaries, one identity's card, crops, decisions.
 
 Reads go through :class:`DashboardStore`, the part of the store interface the dashboard needs, so the same server
-can serve the embedded SQLite store or a server-backed one. Every function here is synchronous and is called on
-the one thread that owns the store's connection.
+serves the embedded SQLite store and a site's PostgreSQL store (where cards also name each camera's device).
+Every function here is synchronous and is called on the one thread that owns the store's connection.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any, Protocol
 
@@ -37,13 +38,21 @@ def _card_tracklets(members: list[StoredTracklet]) -> dict[str, list[StoredTrack
     return {cam: sorted(ts, key=lambda t: t.t_start - t.t_end)[:CROPS_PER_CAMERA] for cam, ts in sorted(by_cam.items())}
 
 
-def _summary(gid: int, members: list[StoredTracklet]) -> dict[str, Any]:
+def _devices(store: DashboardStore) -> dict[str, str]:
+    """Camera -> the device it is on, as the site's identity service recorded it ({} for a one-device store)."""
+    from streid.pipeline.identity.messages import DEVICES_KEY
+
+    return json.loads(store.get_meta(DEVICES_KEY) or "{}")
+
+
+def _summary(gid: int, members: list[StoredTracklet], devices: dict[str, str]) -> dict[str, Any]:
     spans: dict[str, list[float]] = {}
     for t in members:
         a, b = spans.get(t.camera, [t.t_start, t.t_end])
         spans[t.camera] = [min(a, t.t_start), max(b, t.t_end)]
     return {
         "global_id": gid, "tracklets": len(members), "cameras": spans,
+        "devices": {cam: devices[cam] for cam in sorted(spans) if cam in devices},
         "first_seen": min(t.t_start for t in members), "last_seen": max(t.t_end for t in members),
         "crops": {cam: [f"api/tracklets/{t.id}/crop.jpg" for t in ts] for cam, ts in _card_tracklets(members).items()},
     }
@@ -55,7 +64,8 @@ def identities(store: DashboardStore) -> list[dict[str, Any]]:
     for t in store.tracklets(with_embeddings=False):
         if t.global_id is not None:
             groups[t.global_id].append(t)
-    cards = [_summary(gid, members) for gid, members in groups.items()]
+    devices = _devices(store)
+    cards = [_summary(gid, members, devices) for gid, members in groups.items()]
     return sorted(cards, key=lambda c: (-c["last_seen"], c["global_id"]))
 
 
@@ -66,7 +76,7 @@ def identity(store: DashboardStore, gid: int) -> dict[str, Any] | None:
         return None
     keys = {(t.camera, t.track_id) for t in members}
     decisions = [e for e in store.events() if e["global_id"] == gid or (e["camera"], e["track_id"]) in keys]
-    return {**_summary(gid, members),
+    return {**_summary(gid, members, _devices(store)),
             "members": [{"id": t.id, "camera": t.camera, "track_id": t.track_id, "t_start": t.t_start,
                          "t_end": t.t_end, "crop": f"api/tracklets/{t.id}/crop.jpg"} for t in members],
             "decisions": decisions}

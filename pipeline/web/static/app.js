@@ -110,7 +110,8 @@ async function refreshIdentities() {
   box.innerHTML = "";
   for (const i of ids) {
     const cams = Object.entries(i.crops).map(([cam, urls]) =>
-      el("div", {class: "cam"}, el("b", {text: cam}), ...urls.map(u => cropImg(u))));
+      el("div", {class: "cam"}, el("b", {text: i.devices[cam] ? `${cam} · ${i.devices[cam]}` : cam}),
+         ...urls.map(u => cropImg(u))));
     const details = el("details", {}, el("summary", {text: "decisions"}));
     details.addEventListener("toggle", () => showDecisions(details, i.global_id));
     box.append(el("div", {class: "card", "data-gid": String(i.global_id)},
@@ -161,6 +162,8 @@ async function start() {
     document.getElementById("report").hidden = false; document.getElementById("report-nav").hidden = false;
     document.getElementById("report-link").href = withToken("report/report.html");
   }
+  if (info.mode === "site") document.getElementById("no-cameras").textContent =
+    "The site's cameras run on its devices; the identities below come from all of them.";
   renderCameras(await api("api/cameras"));
   await refreshIdentities();
   if (info.mode === "live") {

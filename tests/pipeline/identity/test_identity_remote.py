@@ -4,6 +4,7 @@ outage, a SIGKILLed service and a database restart lose nothing and decide nothi
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,7 +19,13 @@ import pytest
 
 from streid.pipeline.identity.build import matcher_from_config
 from streid.pipeline.identity.config import IdentityConfig
-from streid.pipeline.identity.messages import decode_tracklet, encode_tracklet
+from streid.pipeline.identity.messages import (
+    MAX_CROP_BYTES,
+    crop_jpeg,
+    crop_pixels,
+    decode_tracklet,
+    encode_tracklet,
+)
 from streid.pipeline.identity.outbox import Outbox
 from streid.pipeline.identity.records import TrackletObs, normalise
 from streid.pipeline.identity.remote import EdgeLink, RemoteIdentityStage
@@ -230,6 +237,28 @@ def test_message_schema_round_trip_and_rejects_bad_input() -> None:
                 encode_tracklet("a", "e", 1, 1.0, TrackletObs("../x", 1, 0.0, 1.0, obs.embedding))):
         with pytest.raises(ValueError, match="bad tracklet message"):
             decode_tracklet(bad)
+
+
+def test_crop_travels_as_one_bounded_jpeg() -> None:
+    """The optional ``crop_jpeg``: the clip's middle crop, back as pixels; oversized or non-JPEG crops refused."""
+    import base64
+
+    import cv2
+
+    obs = TrackletObs("cam-1", 7, 1.0, 2.5, normalise(np.arange(1, 9, dtype=np.float32)))
+    clip = np.zeros((4, 64, 32, 3), np.uint8)
+    clip[2] = (20, 200, 30)  # the middle one of four
+    msg = decode_tracklet(encode_tracklet("abc", "edge1", 3, 2.5, obs, crop_jpeg=crop_jpeg(clip)))
+    pixels = crop_pixels(msg.crop_jpeg)
+    assert pixels.shape == (64, 32, 3) and np.abs(pixels.mean(axis=(0, 1)) - (20, 200, 30)).max() < 4
+    assert decode_tracklet(encode_tracklet("abc", "edge1", 3, 2.5, obs)).crop_jpeg is None
+    for bad in (b"GIF89a", b"\xff\xd8\xff" + bytes(MAX_CROP_BYTES)):
+        payload = json.loads(encode_tracklet("a", "e", 1, 1.0, obs))
+        payload["crop_jpeg"] = base64.b64encode(bad).decode()
+        with pytest.raises(ValueError, match="crop_jpeg"):
+            decode_tracklet(json.dumps(payload).encode())
+    huge = cv2.imencode(".jpg", np.zeros((1200, 1000, 3), np.uint8))[1].tobytes()  # small file, many pixels
+    assert len(huge) < MAX_CROP_BYTES and crop_pixels(huge) is None
 
 
 def test_serve_command_refuses_bad_input_in_one_line() -> None:
