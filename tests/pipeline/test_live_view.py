@@ -7,7 +7,6 @@ come from its ground truth, identities from the built-in re-id model. One run se
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ import pytest
 import yaml
 
 from streid.media import gst
+from tests.browser import headless_chromium
 from tests.pipeline.test_rtsp import free_port
 
 CAMERA = Path(__file__).with_name("scene_camera.py")
@@ -222,9 +222,6 @@ def _gt_identity(live: LiveRun, camera: str, person: int) -> int | None:
 
 
 def test_dashboard_in_headless_chromium(live: LiveRun, tmp_path: Path, repo: Path) -> None:
-    if shutil.which("chromedriver") is None:
-        pytest.fail("chromedriver missing: run scripts/install.sh (Debian chromium + chromium-driver)")
-    from selenium import webdriver
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -233,12 +230,7 @@ def test_dashboard_in_headless_chromium(live: LiveRun, tmp_path: Path, repo: Pat
     query = tmp_path / "query.png"
     cv2.imwrite(str(query), cv2.imread(str(live.scenes["cam0"].image))[y:y + h, x:x + w])
 
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1280,1000", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"):
-        opts.add_argument(arg)
-    opts.binary_location = shutil.which("chromium") or ""
-    driver = webdriver.Chrome(options=opts, service=webdriver.ChromeService(shutil.which("chromedriver")))
+    driver = headless_chromium(tmp_path / "profile")
     try:
         driver.get(f"{live.web}?token={TOKEN}")
         wait = WebDriverWait(driver, 60, poll_frequency=0.2)

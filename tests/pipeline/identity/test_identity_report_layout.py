@@ -6,7 +6,6 @@ A real store, a real report (figures drawn by the real child process), looked at
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from streid.pipeline.identity.records import Decision, TrackletObs
 from streid.pipeline.identity.report import write_report
 from streid.pipeline.identity.store import SqliteStore
+from tests.browser import headless_chromium
 
 LONG = [f"entrance_north_lobby_cam_{i:02d}" for i in range(7)]
 
@@ -53,16 +53,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def test_cards_hold_their_timeline_and_crops(reports: list[Path], tmp_path: Path) -> None:
-    if shutil.which("chromedriver") is None:
-        pytest.fail("chromedriver missing: run scripts/install.sh (Debian chromium + chromium-driver)")
-    from selenium import webdriver
-
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1280,1000", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"):
-        opts.add_argument(arg)
-    opts.binary_location = shutil.which("chromium") or ""
-    driver = webdriver.Chrome(options=opts, service=webdriver.ChromeService(shutil.which("chromedriver")))
+    driver = headless_chromium(tmp_path / "profile")
     outside = ("const out = []; let bars = 0;"
                "for (const card of document.querySelectorAll('.card')) { const c = card.getBoundingClientRect();"
                "  bars += card.querySelectorAll('svg rect').length;"
