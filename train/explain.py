@@ -17,6 +17,8 @@ import numpy as np
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 MARS_NAME = re.compile(r"^(\d{4}C\d+T\d{4})F\d{3}\.")
+MARS_FRAME = re.compile(r"^(?P<pid>\d{4}|00-1)C(?P<cam>\d+)T(?P<track>\d{4})F(?P<frame>\d{3,})\.")
+LABEL_PT, CHAR_EM = 6.5, 0.62  # frame labels' font size; a generous average character width (em) of its font
 DEFAULT_SEQ_LEN, DEFAULT_SIZE = 8, (256, 128)
 
 
@@ -84,13 +86,40 @@ def explain_tracklet(
     temporal = out["temporal_attention"][0].cpu().numpy()
     spatial = out["spatial_attention"][0].cpu().numpy()  # (L, h, w)
     out_png = Path(out_png)
-    draw(clip, spatial, temporal, [p.name for p in chosen], out_png)
+    names = [p.name for p in chosen]
+    draw(clip, spatial, temporal, names, out_png, tracklet_title(frames, names))
     return {"frames": [str(p) for p in chosen], "temporal": temporal, "spatial": spatial, "png": out_png}
 
 
-def draw(clip: np.ndarray, spatial: np.ndarray, temporal: np.ndarray, names: list[str], out_png: Path) -> Path:
-    """Frames with their spatial heat-maps (scaled to the clip's largest cell, so frames compare), temporal
-    weights as bars against the uniform 1/L."""
+def frame_label(name: str, chars: int) -> str:
+    """A frame's name, whole, for the label under it: a MARS name as its camera and frame (person and tracklet are
+    in the title); any other name without its suffix, in lines of at most ``chars`` characters broken after
+    ``_ - .`` where it can, so neighbouring labels never overlap and nothing is cut."""
+    mars = MARS_FRAME.match(name)
+    if mars:
+        return f"camera C{mars['cam']}\nframe F{mars['frame']}"
+    lines = [""]
+    for part in re.split(r"(?<=[_\-. ])", Path(name).stem):
+        while part:
+            if lines[-1] and len(lines[-1]) + len(part) > chars:
+                lines.append("")
+            room = chars - len(lines[-1])
+            lines[-1], part = lines[-1] + part[:room], part[room:]
+    return "\n".join(lines)
+
+
+def tracklet_title(frames: str | Path | Sequence[str | Path], names: list[str]) -> str:
+    """The tracklet's name for the title: its MARS id (person, camera, tracklet) or its folder."""
+    mars = MARS_FRAME.match(names[0]) if names else None
+    if mars:
+        return f"person {mars['pid']}, camera C{mars['cam']}, tracklet T{mars['track']}"
+    return Path(frames).name if isinstance(frames, str | Path) else Path(names[0]).parent.name or names[0]
+
+
+def attention_figure(clip: np.ndarray, spatial: np.ndarray, temporal: np.ndarray, names: list[str],
+                     title: str = "") -> Any:
+    """Frames with their spatial heat-maps (scaled to the clip's largest cell, so frames compare), each named in
+    full beneath, and the temporal weights as bars against the uniform 1/L."""
     import cv2
     import matplotlib
 
@@ -98,9 +127,11 @@ def draw(clip: np.ndarray, spatial: np.ndarray, temporal: np.ndarray, names: lis
     import matplotlib.pyplot as plt
 
     seq_len, height, width = clip.shape[:3]
-    fig = plt.figure(figsize=(max(6.0, 1.3 * seq_len), 5.2))
+    fig_w = max(6.0, 1.3 * seq_len)
+    fig = plt.figure(figsize=(fig_w, 5.6), layout="constrained")
     grid = fig.add_gridspec(2, seq_len, height_ratios=[3, 1.2])
     top = max(float(spatial.max()), 1e-12)
+    chars = max(6, int(0.85 * fig_w * 72 / seq_len / (CHAR_EM * LABEL_PT)))  # a frame's share of the width
     for t in range(seq_len):
         ax = fig.add_subplot(grid[0, t])
         heat = cv2.resize(spatial[t].astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
@@ -109,15 +140,24 @@ def draw(clip: np.ndarray, spatial: np.ndarray, temporal: np.ndarray, names: lis
         ax.set_title(f"{t}: {temporal[t]:.2f}", fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_xlabel(names[t][-14:], fontsize=6)
+        ax.set_xlabel(frame_label(names[t], chars), fontsize=LABEL_PT)
     bars = fig.add_subplot(grid[1, :])
     bars.bar(range(seq_len), temporal, color="tab:orange")
     bars.axhline(1 / seq_len, color="grey", lw=0.8, ls="--", label="uniform 1/L")
     bars.set(xlabel="frame", ylabel="temporal attention", xticks=range(seq_len),
              ylim=(0, 1.2 * max(float(temporal.max()), 1 / seq_len)))
     bars.legend(fontsize=7, loc="upper right")
-    fig.suptitle("spatial attention (class token over cells) and temporal attention per frame", fontsize=9)
-    fig.tight_layout()
+    heading = "spatial attention (class token over cells) and temporal attention per frame"
+    fig.suptitle(f"{title}\n{heading}" if title else heading, fontsize=9)
+    return fig
+
+
+def draw(clip: np.ndarray, spatial: np.ndarray, temporal: np.ndarray, names: list[str], out_png: Path,
+         title: str = "") -> Path:
+    """Write :func:`attention_figure` as ``out_png``."""
+    import matplotlib.pyplot as plt
+
+    fig = attention_figure(clip, spatial, temporal, names, title)
     out_png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_png, dpi=110)
     plt.close(fig)

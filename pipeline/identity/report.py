@@ -26,6 +26,7 @@ ASSETS = "report_assets"
 CROPS_PER_CAMERA = 3
 CROP_HEIGHT = 96
 ROW_H, LABEL_W, TIMELINE_W = 14, 60, 520
+CHAR_W = 7.0  # px per character of the 11 px camera label, rounded up (digits and wide letters)
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px;background:#fafafa;color:#222}
@@ -34,10 +35,13 @@ table{border-collapse:collapse;margin:8px 0 16px} td,th{border:1px solid #ccc;pa
 th{background:#eee} td:first-child,th:first-child{text-align:left}
 .figs img{max-width:48%;margin:4px;border:1px solid #ddd;background:#fff}
 .cards{display:flex;flex-wrap:wrap;gap:12px}
-.card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px;width:560px}
+.card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px;width:560px;max-width:100%;
+box-sizing:border-box;overflow-wrap:anywhere}
 .card h3{margin:0 0 4px} .meta{color:#555;font-size:13px;margin-bottom:6px}
-.cam{display:flex;align-items:center;gap:4px;margin:3px 0} .cam b{width:60px;font-size:13px}
-.cam img{height:96px;border:1px solid #ccc}
+.cam{display:flex;flex-wrap:wrap;align-items:center;gap:4px;margin:3px 0}
+.cam b{flex:0 0 auto;min-width:60px;max-width:100%;font-size:13px}
+.cam img{height:96px;max-width:100%;object-fit:contain;border:1px solid #ccc;box-sizing:border-box}
+.card svg.timeline{display:block;width:100%;height:auto}
 """
 
 
@@ -50,22 +54,32 @@ def _colour(i: int) -> str:
 
 
 def _timeline_svg(spans: list[tuple[str, float, float]], cameras: list[str], t_max: float) -> str:
-    """Cameras as rows, this identity's tracklets as bars on the job's time axis (seconds)."""
-    h = ROW_H * len(cameras) + 16
-    scale = TIMELINE_W / max(t_max, 1e-6)
-    parts = [f'<svg width="{LABEL_W + TIMELINE_W + 10}" height="{h}" xmlns="http://www.w3.org/2000/svg">']
+    """Cameras as rows, this identity's tracklets as bars on the job's time axis (seconds).
+
+    The drawing has its own coordinates (``viewBox``) and takes the card's width, so long camera names or many
+    cameras shrink it instead of pushing it out of the card; bars are clipped to ``[0, t_max]``.
+    """
+    label_w = max(LABEL_W, round(CHAR_W * max(len(c) for c in cameras)) + 8)
+    width, h = label_w + TIMELINE_W + 4, ROW_H * len(cameras) + 16
+    t_max = max(t_max, 1e-6)
+    scale = TIMELINE_W / t_max
+    parts = [f'<svg viewBox="0 0 {width} {h}" width="{width}" height="{h}" class="timeline" '
+             'xmlns="http://www.w3.org/2000/svg">']
     for r, cam in enumerate(cameras):
         y = r * ROW_H
         parts.append(f'<text x="0" y="{y + 11}" font-size="11">{html.escape(cam)}</text>'
-                     f'<line x1="{LABEL_W}" y1="{y + 7}" x2="{LABEL_W + TIMELINE_W}" y2="{y + 7}" stroke="#eee"/>')
+                     f'<line x1="{label_w}" y1="{y + 7}" x2="{label_w + TIMELINE_W}" y2="{y + 7}" stroke="#eee"/>')
     for cam, a, b in spans:
         r = cameras.index(cam)
-        parts.append(f'<rect x="{LABEL_W + a * scale:.1f}" y="{r * ROW_H + 2}" width="{max((b - a) * scale, 2):.1f}" '
-                     f'height="{ROW_H - 4}" fill="{_colour(r)}"><title>{html.escape(cam)} {a:.1f}-{b:.1f}s</title>'
-                     "</rect>")
+        start, end = min(max(a, 0.0), t_max), min(max(b, a, 0.0), t_max)
+        w = max((end - start) * scale, 2.0)
+        x = min(label_w + start * scale, label_w + TIMELINE_W - w)  # a 2 px bar at t_max stays on the axis
+        parts.append(f'<rect x="{x:.1f}" y="{r * ROW_H + 2}" width="{w:.1f}" height="{ROW_H - 4}" '
+                     f'fill="{_colour(r)}"><title>{html.escape(cam)} {a:.1f}-{b:.1f}s</title></rect>')
     y = ROW_H * len(cameras) + 12
-    parts.append(f'<text x="{LABEL_W}" y="{y}" font-size="10">0 s</text>'
-                 f'<text x="{LABEL_W + TIMELINE_W - 40}" y="{y}" font-size="10">{t_max:.0f} s</text></svg>')
+    parts.append(f'<text x="{label_w}" y="{y}" font-size="10">0 s</text>'
+                 f'<text x="{label_w + TIMELINE_W}" y="{y}" font-size="10" text-anchor="end">{t_max:.0f} s</text>'
+                 "</svg>")
     return "".join(parts)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import cv2
@@ -70,3 +71,43 @@ def test_mars_identity_folder_gives_its_first_tracklet(tmp_path) -> None:
     for name in ("0007C1T0001F001.jpg", "0007C1T0001F002.jpg", "0007C2T0003F001.jpg"):
         (tmp_path / name).write_bytes(b"x")
     assert [p.name for p in tracklet_frames(tmp_path)] == ["0007C1T0001F001.jpg", "0007C1T0001F002.jpg"]
+
+
+@pytest.mark.parametrize(("names", "wanted"), [
+    ([f"entrance_north_lobby_cam_07_{i:06d}.jpg" for i in range(8)],
+     [f"entrance_north_lobby_cam_07_{i:06d}" for i in range(8)]),
+    ([f"0001C12T0003F{i:03d}.jpg" for i in range(4)], [f"camera C12 frame F{i:03d}" for i in range(4)]),
+    ([f"{'x' * 60}{i}.png" for i in range(6)], [f"{'x' * 60}{i}" for i in range(6)]),
+])
+def test_frame_labels_are_whole_and_do_not_overlap(names: list[str], wanted: list[str]) -> None:
+    """Each frame is named in full under it (camera and frame for MARS names), inside the figure, apart from its
+    neighbours' names."""
+    import matplotlib.pyplot as plt
+
+    from streid.train.explain import attention_figure, tracklet_title
+
+    length, rng = len(names), np.random.default_rng(0)
+    temporal = rng.random(length)
+    fig = attention_figure(rng.integers(0, 255, (length, 64, 32, 3), dtype=np.uint8), rng.random((length, 4, 2)),
+                           temporal / temporal.sum(), names, tracklet_title(Path("trk"), names))
+    try:
+        fig.canvas.draw()
+        renderer, box = fig.canvas.get_renderer(), fig.bbox
+        labels = [ax.xaxis.label for ax in fig.axes[:length]]
+        assert [" ".join(t.get_text().split("\n")) if "C12" in t.get_text() else t.get_text().replace("\n", "")
+                for t in labels] == wanted
+        extents = [t.get_window_extent(renderer) for t in labels]
+        assert all(box.x0 <= e.x0 and e.x1 <= box.x1 and box.y0 <= e.y0 and e.y1 <= box.y1 for e in extents)
+        assert all(a.x1 < b.x0 for a, b in itertools.pairwise(extents)), [(e.x0, e.x1) for e in extents]
+        whole = fig.get_tightbbox(renderer)
+        inches = fig.bbox_inches
+        assert inches.x0 <= whole.x0 and whole.x1 <= inches.x1 and inches.y0 <= whole.y0 and whole.y1 <= inches.y1
+    finally:
+        plt.close(fig)
+
+
+def test_title_names_the_mars_tracklet() -> None:
+    from streid.train.explain import tracklet_title
+
+    assert tracklet_title(Path("/d/0001"), ["0001C1T0002F001.jpg"]) == "person 0001, camera C1, tracklet T0002"
+    assert tracklet_title(Path("/d/walk_7"), ["f000.jpg"]) == "walk_7"

@@ -81,17 +81,34 @@ def test_rerank_shape_and_keeps_clear_matches() -> None:
 
 
 def test_ranked_png(tmp_path: Path, mars_writer) -> None:
-    from streid.train.eval.visualize import GREEN, save_ranked
+    """Each picture captioned (query; rank, distance, identity, camera), no empty band when the gallery is short."""
+    from streid.train.eval.visualize import GAP, GREEN, LINE_H, captions, save_ranked
 
     _cfg, loaders = make(tmp_path, mars_writer)
     q, g = loaders.dataset.query, loaders.dataset.gallery
     qf, _, _ = extract_features(StripeColour(), loaders.query)
     gf, _, _ = extract_features(StripeColour(), loaders.gallery)
-    out = save_ranked(tmp_path / "ranked.png", 1 - qf @ gf.T, q, g, top_k=3)
+    dist = 1 - qf @ gf.T
+    out = save_ranked(tmp_path / "ranked.png", dist, q, g)  # top_k 8, but only 3 candidates per query
     import cv2
 
     img = cv2.imread(str(out))
-    assert img is not None and img.shape[0] == 3 * (128 + 8)
+    col, row = 64 + 8, 128 + 8 + 2 * LINE_H + 4  # columns: tile + border (captions fit in it); rows: tile + 2 lines
+    assert img is not None and img.shape[:2] == (3 * row, 4 * col + GAP)
+    assert (img[:, -2:] < 200).any() and (img[-row:-row + 2] < 200).any()  # pictures reach the right edge
     # first retrieval of the first query is correct: its border is green
-    x0 = 64 + 8 + 12 + 1
-    assert tuple(int(v) for v in img[1, x0]) == GREEN
+    assert tuple(int(v) for v in img[1, col + GAP + 1]) == GREEN
+    # every picture has its two caption lines under it, inside its own column
+    for r in range(3):
+        for c in range(4):
+            x0 = c * col + (GAP if c else 0)
+            strip = img[r * row + 136:(r + 1) * row, x0:x0 + col]
+            for line in range(2):
+                assert (strip[line * LINE_H:(line + 1) * LINE_H + 2] < 100).any(), (r, c, line)
+            assert (strip[:, [0, -1]] > 200).all(), (r, c)  # no caption runs into its neighbour
+    # the captions name what the picture shows: rank, distance, identity, camera
+    shown = [(g[j], float(dist[0, j])) for j in np.argsort(dist[0], kind="stable")
+             if g[j].pid != -1 and (g[j].pid, g[j].camid) != (q[0].pid, q[0].camid)]
+    assert captions(q[0], shown) == [("query", "id 3 C1")] + [
+        (f"#{k} d {d:.2f}".replace("-0.00", "0.00"), f"id {t.pid} C{t.camid}") for k, (t, d) in enumerate(shown, 1)]
+    assert captions(q[0], shown)[1][1] == "id 3 C2"  # the colour model finds the same person in camera 2 first
