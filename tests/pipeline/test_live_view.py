@@ -25,7 +25,6 @@ import pytest
 import yaml
 
 from streid.media import gst
-from tests.browser import headless_chromium
 from tests.pipeline.test_rtsp import free_port
 from tests.web_client import headless_chromium, http_get
 

@@ -17,7 +17,7 @@ import pytest
 from streid.pipeline.identity.records import Decision, TrackletObs
 from streid.pipeline.identity.report import write_report
 from streid.pipeline.identity.store import SqliteStore
-from tests.browser import headless_chromium
+from tests.web_client import headless_chromium
 
 LONG = [f"entrance_north_lobby_cam_{i:02d}" for i in range(7)]
 
