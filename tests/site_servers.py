@@ -132,7 +132,7 @@ class RayHead:
     (``ray stop`` would be).
     """
 
-    def __init__(self, num_cpus: int = 2, timeout: float = 300.0) -> None:
+    def __init__(self, num_cpus: int = 2, timeout: float = 120.0) -> None:
         import sys
 
         self.root = Path(tempfile.mkdtemp(prefix="streid-ray-"))  # short: Ray puts unix sockets under it
