@@ -139,6 +139,24 @@ def search(
 
 
 @app.command()
+def report(
+    store: Annotated[Path | None, typer.Option("--store", help="a job's folder holding identities.sqlite")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="PostgreSQL URL of a site-wide store (or STREID_DB_URL; "
+                                                       "password via PGPASSWORD / STREID_DB_PASSWORD_FILE)")] = None,
+    site: Annotated[str, typer.Option("--site", help="site name in the database")] = "default",
+    out: Annotated[Path | None, typer.Option("--out", help="folder for report.html (default: the --store folder)")]
+    = None,
+    gate: Annotated[float | None, typer.Option("--gate", min=0.0, max=2.0, help="gate line on the decisions "
+                                                                                 "figure (default: the job's)")]
+    = None,
+) -> None:
+    """Rebuild report.html (identity cards, crops, timelines, figures) from a job's store or a site's database."""
+    from streid.pipeline.identity.cli import report_command
+
+    raise typer.Exit(report_command(store, db, site, out, gate))
+
+
+@app.command()
 def calibrate(
     embedder: Annotated[str, typer.Option("--embedder", help="re-id ONNX artifact, or 'default' (built-in)")],
     data: Annotated[Path, typer.Option("--data", help="synthetic scenes (site.json + gt/) or a MARS-layout folder")],

@@ -116,3 +116,89 @@ class MosquittoServer:
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class RayStartTimeout(RuntimeError):
+    """Ray gave up starting its own processes (it allows them fixed seconds: a starved machine misses them)."""
+
+
+class RayHead:
+    """``ray start --head --block`` with ``num_cpus`` CPUs, every port free and on loopback, in a private temp dir.
+
+    Every Ray process (GCS, raylet, agents, workers) inherits the marker variable ``STREID_RAY_HEAD=<root>`` and
+    writes its logs under ``root``: :meth:`processes` finds exactly this head's processes by either (a process that
+    sets its title, ``ray::...``, overwrites its environment block, not its open files), and :meth:`close` ends
+    those (by pid) after the head itself, so nothing is left behind and no other Ray on the machine is touched
+    (``ray stop`` would be).
+    """
+
+    def __init__(self, num_cpus: int = 2, timeout: float = 120.0) -> None:
+        import sys
+
+        self.root = Path(tempfile.mkdtemp(prefix="streid-ray-"))  # short: Ray puts unix sockets under it
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        ports = {"--port": self.port, "--dashboard-agent-listen-port": free_port(),
+                 "--dashboard-agent-grpc-port": free_port(), "--runtime-env-agent-port": free_port(),
+                 "--metrics-export-port": free_port(), "--node-manager-port": free_port(),
+                 "--object-manager-port": free_port()}
+        self.env = {**os.environ, "STREID_RAY_HEAD": str(self.root), "RAY_USAGE_STATS_ENABLED": "0"}
+        argv = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
+                "--node-ip-address", "127.0.0.1", "--include-dashboard", "false", "--num-cpus", str(num_cpus),
+                "--temp-dir", str(self.root), "--disable-usage-stats",
+                *(str(a) for kv in ports.items() for a in kv)]
+        self.log = self.root / "ray_start.log"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                                         start_new_session=True)
+        try:
+            self._wait_started(timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def _wait_started(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log.read_text(errors="replace")
+            if "Ray runtime started" in text:
+                return
+            if self.proc.poll() is not None:
+                if "timed out during startup" in text:
+                    raise RayStartTimeout(f"ray start timed out during startup: {text.strip()[-300:]}")
+                raise RuntimeError(f"ray start exited with {self.proc.returncode}: {text.strip()[-1000:]}")
+            time.sleep(0.2)
+        raise RayStartTimeout(f"ray start not up after {timeout}s")
+
+    def processes(self) -> list[int]:
+        """Pids of the live processes started for this head (found by the marker in their environment)."""
+        marker, under = f"STREID_RAY_HEAD={self.root}".encode(), f"{self.root}/"
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            try:
+                ours = marker in (entry / "environ").read_bytes().split(b"\0") or any(
+                    os.readlink(fd).startswith(under) for fd in (entry / "fd").iterdir())
+                if ours and (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                    found.append(int(entry.name))
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+        return found
+
+    def close(self, grace: float = 20.0) -> None:
+        """SIGTERM the head (Ray's processes share its fate), then SIGKILL whatever of this head is still alive."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(grace)
+        deadline = time.monotonic() + grace
+        while self.processes() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for pid in self.processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -85,6 +85,55 @@ def search_command(store_dir: Path | None, query: list[str], top: int, embedder:
     return 0
 
 
+def report_command(store_dir: Path | None, db: str | None, site: str, out: Path | None, gate: float | None) -> int:
+    """Rebuild ``report.html`` from a job's folder or a site-wide PostgreSQL store; exit code 0, or 2 on bad input.
+
+    A job's folder also gives its markers (frames per camera, online ids, thresholds, eval.json); a database gives
+    the store only, so the report shows what the service decided (no offline revisions, no scores)."""
+    import json
+
+    from streid.pipeline.identity.calibration import resolve_thresholds
+    from streid.pipeline.identity.job import JobPaths, _parse_ids
+    from streid.pipeline.identity.report import write_report
+
+    out = out or store_dir
+    if out is None:
+        typer.echo("error: --out DIR is needed with --db (where report.html goes)", err=True)
+        return 2
+    if out.exists() and not out.is_dir():
+        typer.echo(f"error: --out {out}: not a folder", err=True)
+        return 2
+    try:
+        store = open_store(store_dir, db, site)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    try:
+        done: dict[str, dict] = {}
+        online: dict[tuple[str, int], int] = {}
+        thresholds: dict = {}
+        evaluation = None
+        if store_dir is not None:
+            paths = JobPaths(store_dir)
+            done = {p.parent.name: json.loads(p.read_text()) for p in sorted(paths.work.glob("*/done.json"))}
+            if paths.identities.is_file():
+                marker = json.loads(paths.identities.read_text())
+                online, thresholds = _parse_ids(marker["online"]), marker.get("thresholds", {})
+            if (store_dir / "eval.json").is_file():
+                evaluation = json.loads((store_dir / "eval.json").read_text())
+        cameras = sorted({t.camera for t in store.tracklets(with_embeddings=False)} | set(done))
+        gate = gate or thresholds.get("gate") or resolve_thresholds(None, None, None).gate
+        out.mkdir(parents=True, exist_ok=True)
+        page = write_report(out, store, cameras, done, online, evaluation, float(gate))
+    except (ValueError, KeyError, json.JSONDecodeError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    finally:
+        store.close()
+    typer.echo(f"wrote {page}")
+    return 0
+
+
 def _pairs(items: list[str], what: str) -> dict[str, Path]:
     out: dict[str, Path] = {}
     for item in items:

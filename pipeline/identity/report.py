@@ -148,7 +148,9 @@ def _eval_html(ev: dict[str, Any]) -> str:
 
 def write_report(out: Path, store: Store, cameras: list[str], done: dict[str, dict[str, Any]],
                  online: dict[tuple[str, int], int], evaluation: dict[str, Any] | None, gate: float) -> Path:
-    """Rebuild ``out/report.html`` and ``out/report_assets/`` from the store."""
+    """Rebuild ``out/report.html`` and ``out/report_assets/`` from the store.
+
+    ``done`` (a job's per-camera markers: frames, fps) may lack cameras: a site-wide store has no markers."""
     assets = out / ASSETS
     shutil.rmtree(assets, ignore_errors=True)
     (assets / "crops").mkdir(parents=True)
@@ -186,7 +188,7 @@ def write_report(out: Path, store: Store, cameras: list[str], done: dict[str, di
                      f'{"".join(cams_html)}{_timeline_svg(spans, cameras, t_max)}</div>')
     summary = (f"{len(by_id)} global identities ({cross} seen in more than one camera), {len(rows)} tracklets, "
                f"{len(cameras)} cameras: " + ", ".join(
-                   f"{html.escape(c)} ({done[c]['frames']} frames)" for c in cameras))
+                   html.escape(c) + (f" ({done[c]['frames']} frames)" if c in done else "") for c in cameras))
     figs = "".join(f'<img src="{ASSETS}/{n}" alt="{n}">' for n in figures)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>streid reid report</title>"
             f"<style>{_CSS}</style></head><body><h1>Cross-camera identities</h1><p class='sub'>{summary}</p>"

@@ -4,6 +4,7 @@ sites kept apart, search and the report on it, ``streid search --db``, no passwo
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +100,26 @@ def test_password_never_shown(postgres: Any) -> None:
     result = CliRunner().invoke(app, ["search", "--db", url, "--query", "1"])
     assert result.exit_code == 2 and "s3cret" not in result.output
     assert json.dumps(redact(url)).count("s3cret") == 0
+
+
+def test_report_command_on_either_store(postgres: Any, tmp_path: Path) -> None:
+    """``streid report --db URL --site S --out DIR`` and ``--store DIR``: the same cards from the same contents."""
+    pg = PostgresStore(postgres.url, site="reported")
+    fill(pg)
+    pg.close()
+    lite = SqliteStore(tmp_path / "job")
+    fill(lite)
+    lite.close()
+    pages = {}
+    for name, args in (("pg", ["--db", postgres.url, "--site", "reported", "--out", str(tmp_path / "pg")]),
+                       ("job", ["--store", str(tmp_path / "job")])):
+        result = CliRunner().invoke(app, ["report", *args])
+        assert result.exit_code == 0, result.output
+        pages[name] = (tmp_path / name / "report.html").read_text()
+        assert len(list((tmp_path / name / "report_assets/crops").iterdir())) == 6
+    cards = {k: sorted(set(re.findall(r'class="card" id="(G\d+)"', v))) for k, v in pages.items()}
+    assert cards["pg"] == cards["job"] == ["G1", "G2", "G3", "G7"]
+    no_out = CliRunner().invoke(app, ["report", "--db", postgres.url, "--site", "reported"])
+    assert no_out.exit_code == 2 and "--out" in no_out.output
+    empty = CliRunner().invoke(app, ["report", "--store", str(tmp_path / "nothing")])
+    assert empty.exit_code == 2 and "no identities.sqlite" in empty.output
