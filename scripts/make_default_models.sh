@@ -5,9 +5,9 @@
 #   scripts/make_default_models.sh            both models
 #   scripts/make_default_models.sh detector   person_detector.onnx + person_detector.md only
 #   scripts/make_default_models.sh reid       reid_small.onnx + reid_small.md only
-# Time on 2 CPU cores (measured when the shipped models were made; other jobs shared the CPU): re-id ~45 min
-# (render 20 min + train ~25 min), detector ~60 min (render ~5 min + training until val mAP stops rising,
-# capped at 1 hour). A GPU (--set/device) makes both a matter of minutes.
+# Time on 2 CPU cores (measured when the shipped models were made): re-id ~45 min (render 20 min + train ~25 min);
+# detector ~2 h 10 min: stage 1 ~30 min (render 5 min, 5 epochs on a 4-camera set), stage 2 ~1 h 40 min (render 2 min,
+# epochs on a 48-camera set until val mAP stops rising, capped at 1.6 h). A GPU (--set/device) makes both minutes.
 # Resumable: work folders live under $STREID_RUNS (default runs/default_models); a re-run continues a stopped
 # training from its last checkpoint and re-exports a finished one.
 set -euo pipefail
@@ -20,7 +20,7 @@ what=${1:-all}
 
 make_detector() {
   # YOLO11 head on the ImageNet MobileNetV2 trunk, trained on the randomised world's detection set at imgsz 320
-  # until its val mAP stops rising (patience 4, 1 h cap), exported to ONNX with its card.
+  # in two stages (below), exported to ONNX with its card; then its operating confidence is fitted on the val split.
   echo "[models] person detector -> $MODELS/person_detector.onnx"
   # stage 1: 4-camera set, trunk from the packaged ImageNet weights; stage 2: 48-camera set (many viewpoints,
   # distances and backgrounds), continued from stage 1's best weights until val mAP stops rising
