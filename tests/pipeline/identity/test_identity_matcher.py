@@ -139,3 +139,40 @@ def test_from_pipeline_tracklet() -> None:
     tr.embedding = None
     with pytest.raises(ValueError, match="cam1:4"):
         from_tracklet(tr)
+
+
+def test_gallery_grows_past_its_first_capacity() -> None:
+    """More identities than the gallery's first 64 rows: every one keeps its exemplar and is found again."""
+    dim, n = 80, 70
+    m = OnlineMatcher(dim, gate=0.3)
+    basis = np.eye(dim, dtype=np.float32)
+    first = m.update([TrackletObs("a", k, 0.0, 1.0, basis[k]) for k in range(n)])
+    assert [d.kind for d in first] == ["new"] * n and len({d.global_id for d in first}) == n
+    again = m.update([TrackletObs("a", 100 + k, 50.0, 51.0, basis[k]) for k in range(n)])  # re-entries
+    assert [d.global_id for d in again] == [d.global_id for d in first]
+    assert all(d.kind == "match" and d.distance == pytest.approx(0.0, abs=1e-6) for d in again)
+
+
+def test_restore_puts_tracklets_back_under_their_stored_ids() -> None:
+    m = OnlineMatcher(D, gate=0.3, first_id=5)
+    m.restore(TrackletObs("a", 1, 0.0, 1.0, unit(0)), 5)  # the first id itself is allowed
+    m.restore(TrackletObs("a", 2, 0.0, 1.0, unit(1)), 8)  # ids 6 and 7 exist, empty (their tracklets expired)
+    assert (m.global_id(("a", 1)), m.global_id(("a", 2))) == (5, 8)
+    later = m.update([TrackletObs("b", 1, 20.0, 21.0, unit(1)), TrackletObs("b", 2, 20.0, 21.0, unit(0)),
+                      TrackletObs("b", 3, 20.0, 21.0, unit(2))])
+    assert [(d.global_id, d.kind) for d in later] == [(8, "match"), (5, "match"), (9, "new")]
+    with pytest.raises(ValueError, match=r"^global id 4 is below this matcher's first id 5$"):
+        m.restore(TrackletObs("a", 3, 0.0, 1.0, unit(3)), 4)
+
+
+def test_a_track_still_in_view_keeps_its_person_out_of_other_cameras() -> None:
+    """``extend``: the site rules judge a new tracklet against the track's whole visible life."""
+    m = OnlineMatcher(D, gate=0.3)  # no site: no overlapping cameras
+    gid = m.update([TrackletObs("a", 1, 0.0, 1.0, unit(0))])[0].global_id
+    m.extend(("a", 1), 10.0)  # the person is still in camera a until t=10
+    m.extend(("a", 1), 2.0)  # an older time never shortens it
+    m.extend(("z", 9), 3.0)  # an unknown track: nothing to extend
+    at_once = m.update([TrackletObs("b", 1, 5.0, 6.0, unit(0, 1, 0.3))])[0]  # well within the gate
+    assert at_once.kind == "new" and at_once.global_id != gid
+    after = m.update([TrackletObs("c", 1, 12.0, 13.0, unit(0))])[0]
+    assert after.kind == "match" and after.global_id == gid
