@@ -64,6 +64,17 @@ def test_transit_limits_only_apply_to_listed_pairs() -> None:
     assert later.global_id == first.global_id
 
 
+def test_constraints_defaults_refuse_any_overlap_and_penalise_a_slow_transit() -> None:
+    """``Constraints()`` (a matcher without a site) and a window without an explicit penalty."""
+    bare = Constraints()
+    assert not bare.compatible(("a", 0.0, 10.0), ("b", 9.9, 12.0))  # no tolerance: a tenth of a second is at once
+    assert bare.compatible(("a", 0.0, 10.0), ("b", 10.0, 12.0))
+    timed = Constraints(windows={frozenset(("a", "b")): (5.0, 60.0)})
+    assert timed.against(("b", 12.0, 20.0), [("a", 0.0, 10.0)]) is None  # faster than the minimum
+    assert timed.against(("b", 30.0, 40.0), [("a", 0.0, 10.0)]) == 0.0
+    assert timed.against(("b", 100.0, 110.0), [("a", 0.0, 10.0)]) == 0.5  # slower than the maximum
+
+
 def _two_identities(m: OnlineMatcher) -> tuple[int, int]:
     a, b = m.update([TrackletObs("a", 1, 0.0, 1.0, unit(0)), TrackletObs("a", 2, 0.0, 1.0, unit(1))])
     return a.global_id, b.global_id
