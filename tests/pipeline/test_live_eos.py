@@ -15,6 +15,7 @@ from streid.pipeline.events import read_events
 from streid.pipeline.runner import Runner
 from streid.pipeline.scene import SceneFiles
 from streid.pipeline.sources import CameraSource, SourceEvent, is_live_source
+from tests.pipeline.test_live_faults import events_so_far, stop_after
 from tests.pipeline.test_rtsp import free_port, serve
 
 EOS = "end of stream from a live source"
@@ -74,13 +75,6 @@ def test_an_rtsp_stream_that_ends_is_a_failure_retried_with_back_off(kind: str) 
     assert not finished and src.failures >= 2 and src.frames_in > STREAM_FRAMES
 
 
-def events_of(path: Path) -> list[dict[str, Any]]:
-    try:
-        return read_events(path)
-    except (OSError, ValueError):  # not written yet, or a line half-written
-        return []
-
-
 def test_live_rtsp_eos_is_retried_while_a_file_ends_cleanly_and_the_others_go_on(
         scenes: dict[str, SceneFiles], tmp_path: Path, make_config: Any) -> None:
     port = free_port()
@@ -98,22 +92,13 @@ def test_live_rtsp_eos_is_retried_while_a_file_ends_cleanly_and_the_others_go_on
     )
     stop = threading.Event()
     runner = Runner(cfg, stop=stop)
-    after_eos: list[int] = []
 
-    def watch() -> None:  # the door's stream ended and came back, the file ended: let the live camera run on, stop
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            seen = [(e["type"], e["camera"]) for e in events_of(tmp_path / "events.jsonl") if "camera" in e]
-            door = iter(t for t, c in seen if c == "door")
-            if all(t in door for t in ("camera_error", "camera_recovered")) and ("camera_end", "recorded") in seen:
-                break
-            time.sleep(0.1)
-        after_eos.append(runner.metrics.processed["alive"])
-        while time.monotonic() < deadline and runner.metrics.processed["alive"] < after_eos[0] + 10:
-            time.sleep(0.1)
-        stop.set()
+    def door_came_back_and_file_ended() -> bool:
+        seen = [(e["type"], e["camera"]) for e in events_so_far(tmp_path / "events.jsonl") if "camera" in e]
+        door = iter(t for t, c in seen if c == "door")
+        return all(t in door for t in ("camera_error", "camera_recovered")) and ("camera_end", "recorded") in seen
 
-    threading.Thread(target=watch, daemon=True).start()
+    after_eos = stop_after(runner, stop, door_came_back_and_file_ended, "alive")  # then the live camera runs on
     try:
         result = runner.run()
     finally:
