@@ -82,9 +82,12 @@ db.commit()
 EOF
   fi
   runner="$PY -m pytest -x -q -p no:cacheprovider -o addopts= -m 'not slow and not gpu' -k '${SELECT[$mod]:-}' $tests"
-  timeout "${MINUTES}m" nice -n 10 "$PY" -m mutmut run --paths-to-mutate "$src" --runner "$runner" \
+  # a mutant may allocate without end (e.g. a gallery that doubles on every row): cap the address space so it
+  # fails alone instead of waking the kernel's OOM killer on a shared machine
+  (ulimit -v $((${MUTATION_MEMORY_GB:-12} * 1024 * 1024))
+   timeout "${MINUTES}m" nice -n 10 "$PY" -m mutmut run --paths-to-mutate "$src" --runner "$runner" \
     --tests-dir tests/ --simple-output --no-progress \
-    --test-time-multiplier 5 --test-time-base 60 >"$OUT/$mod.log" 2>&1 || true
+    --test-time-multiplier 5 --test-time-base 60) >"$OUT/$mod.log" 2>&1 || true
   git checkout -q -- "$src"  # a timed-out run may leave its last mutant applied
   "$PY" -m mutmut results >"$OUT/$mod.txt" 2>&1 || true
   cp .mutmut-cache "$OUT/$mod.cache"  # every mutant's status (sqlite), e.g. to compare two runs
