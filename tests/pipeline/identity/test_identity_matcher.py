@@ -152,6 +152,12 @@ def test_from_pipeline_tracklet() -> None:
         from_tracklet(tr)
 
 
+def test_global_ids_count_from_one() -> None:
+    """The pipeline builds its matcher without ``first_id``: the first person of a run is G1."""
+    m = OnlineMatcher(D)
+    assert [d.global_id for d in m.update([TrackletObs("a", k, 0.0, 1.0, unit(k)) for k in range(3)])] == [1, 2, 3]
+
+
 def test_gallery_grows_past_its_first_capacity() -> None:
     """More identities than the gallery's first 64 rows: every one keeps its exemplar and is found again."""
     dim, n = 80, 70
