@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from streid.records import Frame
 log = logging.getLogger(__name__)
 
 LIVE_KINDS = ("rtsp", "usb", "csi")  # an EOS from these is a dropped camera, not the end
+LIVE_SCHEMES = ("rtsp", "rtsps", "rtspt", "rtmp", "rtmps", "srt", "udp")  # a `uri` camera with these streams live
 OFFLINE_TIMEOUT_S = 120.0  # offline: no frame from a local file for this long = the decoder hangs
 POLL_S = 0.1  # how often the reader thread checks the bus, the stop flag and the watchdog
 
@@ -48,6 +50,14 @@ class SourceEvent:
 
 class CameraFailure(RuntimeError):
     """A camera pipeline could not start or stopped with an error; the message is the reason."""
+
+
+def is_live_source(cam: CameraConfig) -> bool:
+    """A feed that has no end of its own: its EOS means the camera dropped (a failure, retried in live mode), not
+    the end of a recording. ``http(s)`` URIs count as recordings: most point at a file."""
+    if cam.kind in LIVE_KINDS:
+        return True
+    return cam.kind == "uri" and urlsplit(cam.uri).scheme.lower() in LIVE_SCHEMES
 
 
 def has_element(name: str) -> bool:
@@ -318,7 +328,7 @@ class CameraSource:
                 raise self._failure(bus, "", got_frames, msg)
             if sample is None:
                 if sink.get_property("eos"):
-                    if self.live and self.cam.kind in LIVE_KINDS:
+                    if self.live and is_live_source(self.cam):
                         raise self._failure(bus, "end of stream from a live source", got_frames)
                     self._check_complete(pipeline, last_pts)
                     return got_frames

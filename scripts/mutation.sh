@@ -5,6 +5,8 @@
 #   bash scripts/mutation.sh matcher cluster # some of them
 #   MUTATION_MINUTES=20 bash scripts/mutation.sh int8   # time box per module (default 30)
 #   MUTATION_REV=main bash scripts/mutation.sh          # another commit (e.g. the score before a change)
+#   MUTATION_RESUME=1 bash scripts/mutation.sh matcher  # go on from $OUT/matcher.cache (a time box cut it short,
+#                                                       # or tests were added: only the mutants not killed re-run)
 #
 # It mutates a throw-away git worktree of the committed HEAD (never this checkout), so it is safe to keep
 # working meanwhile; tests run from the worktree, so `import streid` resolves to its (mutated) code.
@@ -17,6 +19,7 @@ PY=${STREID_PYTHON:-$REPO/.venv/bin/python}
 OUT=${OUT:-/tmp/streid-mutation}
 MINUTES=${MUTATION_MINUTES:-30}
 REV=${MUTATION_REV:-HEAD}  # the commit whose code and tests are measured
+RESUME=${MUTATION_RESUME:-0}
 
 # module -> source file and the tests that exercise it (the runner mutmut calls per mutant)
 declare -A SRC=(
@@ -31,6 +34,7 @@ declare -A SRC=(
 )
 declare -A SELECT=(  # -k: the tests of a big file that exercise the module
   [checkpoint]="checkpoint or resume"
+  [constraints]="not sparse_clustering_equals_dense"  # minutes per mutant; both sides call the same constraints
 )
 declare -A TESTS=(
   [matcher]="tests/pipeline/identity/test_identity_matcher.py"
@@ -62,10 +66,28 @@ for mod in "${ORDER[@]}"; do
   src=${SRC[$mod]:?unknown module $mod (choices: ${!SRC[*]})}
   tests=$(for t in ${TESTS[$mod]}; do [ -f "$t" ] && echo "$t"; done | tr '\n' ' ')  # those that exist at HEAD
   rm -f .mutmut-cache
+  if [ "$RESUME" = 1 ] && [ -f "$OUT/$mod.cache" ]; then
+    cp "$OUT/$mod.cache" .mutmut-cache
+    # mutmut stops a mutant's tests after 10x the baseline run: a baseline timed on an idle moment makes every
+    # mutant "time out" once the machine is busy. Resuming gives the timed-out mutants another go, with a
+    # baseline of at least MUTATION_BASELINE_S seconds (default 30).
+    "$PY" - "${MUTATION_BASELINE_S:-30}" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(".mutmut-cache")
+db.execute("UPDATE Mutant SET status = 'untested' WHERE status = 'bad_timeout'")
+(old,) = db.execute("SELECT value FROM MiscData WHERE key = 'baseline_time_elapsed'").fetchone() or ("0",)
+db.execute("UPDATE MiscData SET value = ? WHERE key = 'baseline_time_elapsed'",
+           (str(max(float(old), float(sys.argv[1]))),))
+db.commit()
+EOF
+  fi
   runner="$PY -m pytest -x -q -p no:cacheprovider -o addopts= -m 'not slow and not gpu' -k '${SELECT[$mod]:-}' $tests"
-  timeout "${MINUTES}m" nice -n 10 "$PY" -m mutmut run --paths-to-mutate "$src" --runner "$runner" \
+  # a mutant may allocate without end (e.g. a gallery that doubles on every row): cap the address space so it
+  # fails alone instead of waking the kernel's OOM killer on a shared machine
+  (ulimit -v $((${MUTATION_MEMORY_GB:-12} * 1024 * 1024))
+   timeout "${MINUTES}m" nice -n 10 "$PY" -m mutmut run --paths-to-mutate "$src" --runner "$runner" \
     --tests-dir tests/ --simple-output --no-progress \
-    --test-time-multiplier 5 --test-time-base 60 >"$OUT/$mod.log" 2>&1 || true
+    --test-time-multiplier 5 --test-time-base 60) >"$OUT/$mod.log" 2>&1 || true
   git checkout -q -- "$src"  # a timed-out run may leave its last mutant applied
   "$PY" -m mutmut results >"$OUT/$mod.txt" 2>&1 || true
   cp .mutmut-cache "$OUT/$mod.cache"  # every mutant's status (sqlite), e.g. to compare two runs

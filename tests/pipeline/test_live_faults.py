@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,35 @@ def test_retries_back_off_to_the_cap_then_give_up_after_max_retries() -> None:
     assert [e.retry_in_s for e in events] == [0.1, 0.2, 0.25, None]
 
 
-def dead_ended(path: Path) -> bool:
+def events_so_far(path: Path) -> list[dict[str, Any]]:
+    """The events a running run has written (none yet while the file is missing or a line is half-written)."""
     try:
-        return any(e["type"] == "camera_end" and e["camera"] == "dead" for e in read_events(path))
-    except (OSError, ValueError):  # not written yet, or a line half-written
-        return False
+        return read_events(path)
+    except (OSError, ValueError):
+        return []
+
+
+def dead_ended(path: Path) -> bool:
+    return any(e["type"] == "camera_end" and e["camera"] == "dead" for e in events_so_far(path))
+
+
+def stop_after(runner: Runner, stop: threading.Event, happened: Callable[[], bool], camera: str,
+               more: int = 10) -> list[int]:
+    """Watch a live run: once ``happened()``, note how far ``camera`` was (the list returned), let it process
+    ``more`` frames, then stop the run (60 s at most in all)."""
+    noted: list[int] = []
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not happened():
+            time.sleep(0.1)
+        noted.append(runner.metrics.processed[camera])
+        while time.monotonic() < deadline and runner.metrics.processed[camera] < noted[0] + more:
+            time.sleep(0.1)
+        stop.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    return noted
 
 
 def test_a_dead_camera_does_not_hold_up_the_others(scenes: dict[str, SceneFiles], tmp_path: Path,
@@ -55,18 +80,8 @@ def test_a_dead_camera_does_not_hold_up_the_others(scenes: dict[str, SceneFiles]
     )
     stop = threading.Event()
     runner = Runner(cfg, stop=stop)
-    at_dead_end: list[int] = []
-
-    def watch() -> None:  # once the dead camera gave up, note how far the live one was, let it run on, stop
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not dead_ended(tmp_path / "events.jsonl"):
-            time.sleep(0.1)
-        at_dead_end.append(runner.metrics.processed["alive"])
-        while time.monotonic() < deadline and runner.metrics.processed["alive"] < at_dead_end[0] + 10:
-            time.sleep(0.1)
-        stop.set()
-
-    threading.Thread(target=watch, daemon=True).start()
+    # once the dead camera gave up, note how far the live one was, let it run on, stop
+    at_dead_end = stop_after(runner, stop, lambda: dead_ended(tmp_path / "events.jsonl"), "alive")
     result = runner.run()
     events = read_events(result.events_path)
     errors = [e for e in events if e["type"] == "camera_error"]

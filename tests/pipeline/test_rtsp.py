@@ -22,8 +22,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, str(SERVER), str(port)], stdout=subprocess.PIPE, text=True)
+def serve(port: int, frames: int = -1) -> subprocess.Popen:
+    """The loopback RTSP server; with ``frames`` every client's stream ends (EOS) after that many frames."""
+    proc = subprocess.Popen([sys.executable, str(SERVER), str(port), str(frames)], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc
 
@@ -44,14 +45,18 @@ def test_rtsp_camera_reconnects_with_backoff_after_the_server_restarts(port: int
     events: list[SourceEvent] = []
     server = serve(port)
     cam = CameraConfig(name="door", kind="rtsp", uri=f"rtsp://127.0.0.1:{port}/test", protocols="tcp", latency_ms=0)
-    src = CameraSource(cam, width=160, height=90, live=True, stall_timeout_s=1.0, connect_timeout_s=3.0,
+    # a generous connect timeout: on a loaded machine the first frame can take several seconds (a timed-out first
+    # connection would add a retry at the initial delay and break the doubling checked below)
+    src = CameraSource(cam, width=160, height=90, live=True, stall_timeout_s=1.0, connect_timeout_s=15.0,
                        backoff_initial_s=0.2, backoff_max_s=1.0, on_event=events.append)
     try:
         src.start()
         assert frames_within(src, 5, 15) == 5
         server.kill()
         server.wait()
-        time.sleep(2.0)  # the camera is down: errors with growing delays
+        deadline = time.monotonic() + 15  # the camera is down: errors with growing delays
+        while sum(e.type == "camera_error" for e in events) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         errors = [e for e in events if e.type == "camera_error"]
         assert len(errors) >= 2 and all(e.camera == "door" and e.reason for e in errors)
         delays = [e.retry_in_s for e in errors]

@@ -109,3 +109,18 @@ def test_bad_file_names_the_path(tmp_path: Path) -> None:
     bad.write_text("not,a,mot\n")
     with pytest.raises(ValueError, match=r"bad\.txt"):
         evaluate_files({"cam1": bad}, {})
+
+
+def test_a_frame_without_predictions_does_not_end_the_cameras_scoring(tmp_path: Path) -> None:
+    gt = {"cam1": write(tmp_path / "gt1.txt", [(f, 1, 0.0) for f in range(1, 5)])}
+    pred = {"cam1": write(tmp_path / "p1.txt", [(f, 7, 0.0) for f in range(2, 5)])}  # frame 1 missed
+    r = evaluate_files(gt, pred)
+    assert (r.overall.idtp, r.overall.idfn, r.overall.idfp) == (3, 1, 0)
+
+
+def test_every_right_link_counts(tmp_path: Path) -> None:
+    """One person in three cameras under one id: three predicted links, all right, all three true links found."""
+    gt = {c: write(tmp_path / f"gt{c}.txt", [(f, 1, 0.0) for f in range(1, 5)]) for c in ("c1", "c2", "c3")}
+    pred = {c: write(tmp_path / f"p{c}.txt", [(f, 4, 0.0) for f in range(1, 5)]) for c in ("c1", "c2", "c3")}
+    r = evaluate_files(gt, pred)
+    assert (r.link_precision, r.link_recall) == (1.0, 1.0)

@@ -64,6 +64,17 @@ def test_transit_limits_only_apply_to_listed_pairs() -> None:
     assert later.global_id == first.global_id
 
 
+def test_constraints_defaults_refuse_any_overlap_and_penalise_a_slow_transit() -> None:
+    """``Constraints()`` (a matcher without a site) and a window without an explicit penalty."""
+    bare = Constraints()
+    assert not bare.compatible(("a", 0.0, 10.0), ("b", 9.9, 12.0))  # no tolerance: a tenth of a second is at once
+    assert bare.compatible(("a", 0.0, 10.0), ("b", 10.0, 12.0))
+    timed = Constraints(windows={frozenset(("a", "b")): (5.0, 60.0)})
+    assert timed.against(("b", 12.0, 20.0), [("a", 0.0, 10.0)]) is None  # faster than the minimum
+    assert timed.against(("b", 30.0, 40.0), [("a", 0.0, 10.0)]) == 0.0
+    assert timed.against(("b", 100.0, 110.0), [("a", 0.0, 10.0)]) == 0.5  # slower than the maximum
+
+
 def _two_identities(m: OnlineMatcher) -> tuple[int, int]:
     a, b = m.update([TrackletObs("a", 1, 0.0, 1.0, unit(0)), TrackletObs("a", 2, 0.0, 1.0, unit(1))])
     return a.global_id, b.global_id
@@ -139,3 +150,46 @@ def test_from_pipeline_tracklet() -> None:
     tr.embedding = None
     with pytest.raises(ValueError, match="cam1:4"):
         from_tracklet(tr)
+
+
+def test_global_ids_count_from_one() -> None:
+    """The pipeline builds its matcher without ``first_id``: the first person of a run is G1."""
+    m = OnlineMatcher(D)
+    assert [d.global_id for d in m.update([TrackletObs("a", k, 0.0, 1.0, unit(k)) for k in range(3)])] == [1, 2, 3]
+
+
+def test_gallery_grows_past_its_first_capacity() -> None:
+    """More identities than the gallery's first 64 rows: every one keeps its exemplar and is found again."""
+    dim, n = 80, 70
+    m = OnlineMatcher(dim, gate=0.3)
+    basis = np.eye(dim, dtype=np.float32)
+    first = m.update([TrackletObs("a", k, 0.0, 1.0, basis[k]) for k in range(n)])
+    assert [d.kind for d in first] == ["new"] * n and len({d.global_id for d in first}) == n
+    again = m.update([TrackletObs("a", 100 + k, 50.0, 51.0, basis[k]) for k in range(n)])  # re-entries
+    assert [d.global_id for d in again] == [d.global_id for d in first]
+    assert all(d.kind == "match" and d.distance == pytest.approx(0.0, abs=1e-6) for d in again)
+
+
+def test_restore_puts_tracklets_back_under_their_stored_ids() -> None:
+    m = OnlineMatcher(D, gate=0.3, first_id=5)
+    m.restore(TrackletObs("a", 1, 0.0, 1.0, unit(0)), 5)  # the first id itself is allowed
+    m.restore(TrackletObs("a", 2, 0.0, 1.0, unit(1)), 8)  # ids 6 and 7 exist, empty (their tracklets expired)
+    assert (m.global_id(("a", 1)), m.global_id(("a", 2))) == (5, 8)
+    later = m.update([TrackletObs("b", 1, 20.0, 21.0, unit(1)), TrackletObs("b", 2, 20.0, 21.0, unit(0)),
+                      TrackletObs("b", 3, 20.0, 21.0, unit(2))])
+    assert [(d.global_id, d.kind) for d in later] == [(8, "match"), (5, "match"), (9, "new")]
+    with pytest.raises(ValueError, match=r"^global id 4 is below this matcher's first id 5$"):
+        m.restore(TrackletObs("a", 3, 0.0, 1.0, unit(3)), 4)
+
+
+def test_a_track_still_in_view_keeps_its_person_out_of_other_cameras() -> None:
+    """``extend``: the site rules judge a new tracklet against the track's whole visible life."""
+    m = OnlineMatcher(D, gate=0.3)  # no site: no overlapping cameras
+    gid = m.update([TrackletObs("a", 1, 0.0, 1.0, unit(0))])[0].global_id
+    m.extend(("a", 1), 10.0)  # the person is still in camera a until t=10
+    m.extend(("a", 1), 2.0)  # an older time never shortens it
+    m.extend(("z", 9), 3.0)  # an unknown track: nothing to extend
+    at_once = m.update([TrackletObs("b", 1, 5.0, 6.0, unit(0, 1, 0.3))])[0]  # well within the gate
+    assert at_once.kind == "new" and at_once.global_id != gid
+    after = m.update([TrackletObs("c", 1, 12.0, 13.0, unit(0))])[0]
+    assert after.kind == "match" and after.global_id == gid
