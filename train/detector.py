@@ -152,6 +152,10 @@ def train_detector(cfg: DetectorTrainConfig, out: str | Path, *, seed: int = 0, 
     run = DetectorRun(out, best, last, summarize_data(data_yaml, source), 0, train_seconds,
                       threads=seen.get("threads", 0))
     run.epochs, run.epoch_seconds = _epoch_times(save_dir / "results.csv")
+    previous = out / "detector.json"
+    if not seen and previous.is_file():  # nothing trained in this call: keep what the training call recorded
+        before = json.loads(previous.read_text())
+        run.train_seconds, run.threads = before.get("train_seconds", train_seconds), before.get("threads", 0)
     run.metrics, run.val_speed_ms = validate_detector(best, data_yaml, cfg, out)
     (out / "detector.json").write_text(json.dumps(run.to_json(), indent=2), encoding="utf-8")
     return run
@@ -276,7 +280,6 @@ def model_card(run: DetectorRun, *, command: str, config_yaml: str, artifact: di
     ``artifact`` is plain data from the export stage: path, format, precision, imgsz, dynamic, names,
     size_bytes, parity (one line) and speed_ms (preprocess/inference/postprocess/total per frame).
     """
-    import torch
 
     from streid.offline import import_ultralytics
 
@@ -326,8 +329,9 @@ def model_card(run: DetectorRun, *, command: str, config_yaml: str, artifact: di
         "",
         "## Training",
         "",
-        f"- {run.epochs} epochs at imgsz {artifact['imgsz']}, {run.train_seconds / 60:.1f} min this session "
-        f"(mean {mean_epoch:.1f} s per epoch), on {_cpu_name()} with {run.threads or torch.get_num_threads()} threads",
+        f"- {run.epochs} epochs at imgsz {artifact['imgsz']}, {run.train_seconds / 60:.1f} min of training "
+        f"(mean {mean_epoch:.1f} s per epoch), on {_cpu_name()} with "
+        f"{f'{run.threads} torch threads' if run.threads else 'torch threads not recorded'}",
         "",
         "## Metrics (val split, best.pt)",
         "",

