@@ -43,7 +43,7 @@ declare -A TESTS=(
   [metrics]="tests/train/eval/test_metrics.py"
   [evaluate]="tests/pipeline/identity/test_identity_evaluate.py"
   [tracklets]="tests/pipeline/test_tracklets.py"
-  [checkpoint]="tests/train/test_checkpoint.py tests/export/test_onnx_export.py tests/train/models/test_stt_gt.py \
+  [checkpoint]="tests/train/test_checkpoint.py tests/train/test_checkpoint_safety.py tests/export/test_onnx_export.py tests/train/models/test_stt_gt.py \
 tests/train/test_engine.py"
   [int8]="tests/export/test_int8.py"
 )
