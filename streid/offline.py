@@ -51,6 +51,11 @@ def offline_settings() -> dict[str, str]:
     return {**OFFLINE_ENV, "YOLO_CONFIG_DIR": str(ultralytics_config_dir())}
 
 
+def cpu_threads() -> int:
+    """The cores this process may run on (the affinity mask, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def import_ultralytics() -> ModuleType:
     """Import ultralytics with the offline settings in force and its settings file set to offline.
 
@@ -66,8 +71,7 @@ def import_ultralytics() -> ModuleType:
     os.environ["YOLO_CONFIG_DIR"] = str(ultralytics_config_dir())
     # ultralytics sets OMP_NUM_THREADS=1 when it is unset, which would leave torch (if not yet started) and every
     # child process on one core; a value the user set is kept
-    os.environ.setdefault("OMP_NUM_THREADS", str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                                  else os.cpu_count() or 1))
+    os.environ.setdefault("OMP_NUM_THREADS", str(cpu_threads()))
     import ultralytics
     from ultralytics.utils import SETTINGS
 

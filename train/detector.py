@@ -161,16 +161,13 @@ def train_detector(cfg: DetectorTrainConfig, out: str | Path, *, seed: int = 0, 
     return run
 
 
-def cpu_threads() -> int:
-    """The cores this process may run on (the affinity mask, not the machine's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def with_all_cores(model: Any, seen: dict[str, int] | None = None) -> Any:
     """Give ultralytics' trainer and validator every core: on import it sets OMP_NUM_THREADS=1 and its CPU device
     selection then calls ``torch.set_num_threads(cores - 1)``, i.e. one thread on a 2-core machine, half the speed.
     The callbacks run after that selection."""
     import torch
+
+    from streid.offline import cpu_threads
 
     def restore(_: Any) -> None:
         torch.set_num_threads(cpu_threads())

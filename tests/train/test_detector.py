@@ -31,9 +31,9 @@ def test_shipped_config_validates_and_bad_keys_are_named(tmp_path: Path) -> None
 
 def test_train_detector_end_to_end_on_a_tiny_synthetic_set(tmp_path: Path) -> None:
     from streid.cli import app
+    from streid.offline import cpu_threads
     from streid.pipeline.detector import YoloDetector
     from streid.records import Frame
-    from streid.train.detector import cpu_threads
 
     out = tmp_path / "run"
     args = ["train", "detector", "--config", str(CONFIG), "--out", str(out), "--epochs", "1", "--imgsz", "64",
