@@ -118,6 +118,13 @@ class MosquittoServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def ray_env() -> dict[str, str]:
+    """This process's environment for a test's Ray head and its drivers, cut off from the user's Ray settings: no
+    token authentication (a ``~/.ray/auth_token`` left by another Ray makes the clients demand one), no usage stats."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_ADDRESS")}
+    return {**env, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
 class RayStartTimeout(RuntimeError):
     """Ray gave up starting its own processes (it allows them fixed seconds: a starved machine misses them)."""
 
@@ -142,7 +149,7 @@ class RayHead:
                  "--dashboard-agent-grpc-port": free_port(), "--runtime-env-agent-port": free_port(),
                  "--metrics-export-port": free_port(), "--node-manager-port": free_port(),
                  "--object-manager-port": free_port()}
-        self.env = {**os.environ, "STREID_RAY_HEAD": str(self.root), "RAY_USAGE_STATS_ENABLED": "0"}
+        self.env = {**ray_env(), "STREID_RAY_HEAD": str(self.root)}
         argv = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
                 "--node-ip-address", "127.0.0.1", "--include-dashboard", "false", "--num-cpus", str(num_cpus),
                 "--temp-dir", str(self.root), "--disable-usage-stats",

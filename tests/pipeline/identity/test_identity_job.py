@@ -309,7 +309,7 @@ def test_ray_executor_gives_the_in_process_result(synth_site: Path, tmp_path: Pa
 
     if importlib.util.find_spec("ray") is None:  # a dev dependency: CI has it
         pytest.skip("ray is not installed (pip install 'streid[cluster]')")
-    from tests.site_servers import RayHead, RayStartTimeout
+    from tests.site_servers import RayHead, RayStartTimeout, ray_env
 
     try:
         head = RayHead(num_cpus=2)
@@ -320,7 +320,7 @@ def test_ray_executor_gives_the_in_process_result(synth_site: Path, tmp_path: Pa
         out = tmp_path / "ray"
         proc = subprocess.run([sys.executable, "-c", RAY_DRIVER, str(synth_site), str(out), head.address],
                               cwd=Path(__file__).parents[3], capture_output=True, text=True, timeout=480,
-                              check=False)
+                              check=False, env=ray_env())
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert json.loads(proc.stdout.splitlines()[-1]) == {"processed": list(CAMERAS), "interrupted": False}
         assert head.processes(), "the head went away before the end"
