@@ -51,7 +51,8 @@ def mars_pairs(embedder: Any, root: Path, max_tracklets: int = 800, seed: int = 
 
 
 def _gt_ids(local_mot: Path, gt_mot: Path) -> dict[int, int]:
-    """Local track id (0-based, as in events) -> ground-truth id of the boxes it follows (majority, IoU >= 0.5)."""
+    """Local track id (as in the MOT file and the events: both count from 1) -> ground-truth id of the boxes it
+    follows (majority, IoU >= 0.5)."""
     gt: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
     for line in gt_mot.read_text().splitlines():
         c = line.split(",")
@@ -69,7 +70,7 @@ def _gt_ids(local_mot: Path, gt_mot: Path) -> dict[int, int]:
             if iou >= best_iou:
                 best, best_iou = gid, iou
         if best is not None:
-            votes[int(c[1]) - 1][best] += 1
+            votes[int(c[1])][best] += 1
     return {tid: v.most_common(1)[0][0] for tid, v in votes.items()}
 
 

@@ -55,3 +55,31 @@ def test_calibrate_bad_data_is_one_line_and_exit_2(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["calibrate", "--embedder", str(model), "--data", str(tmp_path / "empty")])
     assert res.exit_code == 2 and "neither synthetic scenes" in res.output
     assert model.read_bytes() == b"not onnx"  # nothing written
+
+
+def test_tracks_are_labelled_by_the_ground_truth_they_follow(tmp_path: Path) -> None:
+    """Scenes calibration labels each local track by the ground-truth person whose boxes it follows; the track ids
+    of the MOT file are the events' ids (both from 1), so a cross-camera positive pair is one person, not a
+    neighbour's track (an off-by-one here made the positives random pairs: median distance that of negatives)."""
+    import numpy as np
+
+    from streid.calibrate import _gt_ids
+    from streid.pipeline.motfile import MotWriter
+    from streid.pipeline.tracker import CameraTrackers
+    from streid.records import Detections
+
+    gt, tracks = tmp_path / "gt.txt", tmp_path / "tracks.txt"
+    people = {7: (10.0, 20.0), 9: (200.0, 40.0)}  # gt id -> box origin; two walkers, far apart
+    rows, writer, trackers = [], MotWriter(tracks), CameraTrackers("bytetrack", 10.0, 30)
+    for f in range(12):
+        boxes = [(x + 3 * f, y, x + 3 * f + 20, y + 60) for x, y in people.values()]
+        rows += [f"{f + 1},{gid},{b[0]},{b[1]},20,60,1,1,1.0" for gid, b in zip(people, boxes, strict=True)]
+        dets = Detections(np.array(boxes, np.float32), np.full(2, 0.9, np.float32), np.zeros(2, np.int64))
+        writer.write(f, trackers.update("cam1", dets))
+    writer.close()
+    gt.write_text("\n".join(rows) + "\n")
+    by_track = {int(line.split(",")[1]): float(line.split(",")[2]) for line in tracks.read_text().splitlines()}
+    labels = _gt_ids(tracks, gt)
+    assert sorted(labels) == sorted(by_track) and sorted(labels.values()) == [7, 9]
+    for tid, gid in labels.items():  # the track that starts left follows 7, the one on the right 9
+        assert (gid == 7) == (by_track[tid] < 100)
