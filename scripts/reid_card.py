@@ -50,6 +50,15 @@ def origin(m: dict) -> str:
     return f"`{m['pretrained']}`" if m.get("pretrained") else "random (trained from scratch)"
 
 
+def start(config: dict) -> str:
+    """Where training started: the model's pretrained trunk, or an earlier STREID checkpoint (a second stage)."""
+    init = ((config.get("train") or {}).get("init") or {}).get("checkpoint")
+    if not init:
+        return origin(config["model"])
+    return (f"the STREID checkpoint `{init}` (an earlier stage of this model, heads included), whose trunk started "
+            f"from the {origin(config['model'])}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--onnx", type=Path, required=True)
@@ -57,7 +66,9 @@ def main() -> None:
     ap.add_argument("--eval-data", type=Path, nargs="+", required=True, help="synthetic reid/ folders")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--command", default="scripts/make_default_models.sh reid")
-    ap.add_argument("--train-config", default="configs/train/mnv2_randomised.yaml")
+    ap.add_argument("--train-config", default="`configs/train/mnv2_randomised.yaml`, then "
+                    "`mnv2_randomised_more.yaml` and `mnv2_randomised_more2.yaml` (each from the last checkpoint)",
+                    help="the training configs, as the card names them")
     ap.add_argument("--minutes", default="see the script's header for the time it takes")
     args = ap.parse_args()
     _, config, meta = load_checkpoint(args.checkpoint)
@@ -75,10 +86,10 @@ def main() -> None:
 - **Model:** {describe(m)}, embedding {meta['embedding_dim']}; {emb.input_shape[0]}-frame clips at
   {meta['height']}x{meta['width']}; uint8 BGR clips in, L2-normalised embedding out (preprocessing inside the
   graph; metadata in the ONNX file).
-- **Initial weights:** {origin(m)}.
+- **Initial weights:** {start(config)}.
 - **Trained on:** synthetic data only: `{config['data']['root']}` ({meta['num_classes']} training identities),
-  {meta['epoch']} epochs, seed {config['run']['seed']}, {config['data']['seq_len']}-frame clips.
-- **Made by:** `{args.command}` ({args.minutes} on this machine), i.e. `streid train --config {args.train_config}`,
+  {meta['epoch']} epochs in the last stage, seed {config['run']['seed']}, {config['data']['seq_len']}-frame clips.
+- **Made by:** `{args.command}` ({args.minutes} on this machine), i.e. `streid train` with {args.train_config},
   then `streid export onnx --checkpoint {args.checkpoint} --seq-len {emb.input_shape[0]}` (parity vs PyTorch checked).
 - **Size:** {size_mb:.1f} MB. **Speed:** {eps:.0f} clips/s at batch 8 (ONNX Runtime, CPU,
   {platform.processor() or platform.machine()}, this machine).
@@ -91,8 +102,9 @@ def main() -> None:
 
 No split above was used for training or for choosing any threshold: `heldout` is a style no run ever saw
 (`configs/synth/heldout.yaml`: dim, tinted, overhead cameras); the training world's own test split has identities
-no run saw. These figures compare raw embeddings; the matcher also subtracts each camera's mean embedding
-(`identity.camera_centering`), which lifts the held-out mAP further (`bench/builtin_bench.py`).
+no run trained on (it is where each later training stage was judged to win before it was kept). These figures
+compare raw embeddings; the matcher also subtracts each camera's mean embedding (`identity.camera_centering`), which
+lifts the held-out mAP further (`bench/builtin_bench.py`).
 Synthetic-only: on real video expect less (see the README's "Real videos, real weights").
 
 ## Training config
