@@ -61,8 +61,10 @@ make_reid() {
   # matching thresholds from a validation site of the training style (seed 1: no training data, no judged site)
   "$STREID" synth --config configs/synth/randomised.yaml --out runs/eval/val_randomised --seed 1 --only scenes \
     --set synth.scenes.cameras=4 --set synth.scenes.duration_s=45 --set synth.scenes.people=16
-  "$STREID" calibrate --embedder "$MODELS/reid_small.onnx" --data runs/eval/val_randomised/scenes \
-    --work runs/eval/val_randomised/calib_job
+  # one job folder per exported model: a retrained model must not meet the last model's job (refused, exit 2)
+  local calib
+  calib="runs/eval/val_randomised/calib_$(sha256sum "$MODELS/reid_small.onnx" | cut -c1-12)"
+  "$STREID" calibrate --embedder "$MODELS/reid_small.onnx" --data runs/eval/val_randomised/scenes --work "$calib"
   "$PY" scripts/reid_card.py --onnx "$MODELS/reid_small.onnx" --checkpoint "$run/last.pt" \
     --eval-data runs/synth/heldout/reid runs/synth/randomised/reid --out "$MODELS/reid_small.md" \
     --minutes "about 45 min on 2 CPU cores"
