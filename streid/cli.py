@@ -43,6 +43,11 @@ Overrides = Annotated[
     list[str] | None,
     typer.Option("--set", help="override a key, e.g. --set train.optim.lr=3e-4 (repeatable)"),
 ]
+# where search / report / serve read identities: a job's SQLite store or a site's PostgreSQL database
+JobStore = Annotated[Path | None, typer.Option("--store", help="a job's folder holding identities.sqlite")]
+SiteDb = Annotated[str | None, typer.Option("--db", help="PostgreSQL URL of a site-wide store (or STREID_DB_URL; "
+                                                         "password via PGPASSWORD / STREID_DB_PASSWORD_FILE)")]
+SiteName = Annotated[str, typer.Option("--site", help="site name in the database")]
 
 
 @app.command()
@@ -123,9 +128,8 @@ def search(
         list[str], typer.Option("--query", help="image file(s), or a tracklet: row id or camera:track_id")
     ],
     store: Annotated[Path | None, typer.Option("--store", help="folder holding identities.sqlite")] = None,
-    db: Annotated[str | None, typer.Option("--db", help="PostgreSQL URL of a site-wide store (or STREID_DB_URL; "
-                                                       "password via PGPASSWORD / STREID_DB_PASSWORD_FILE)")] = None,
-    site: Annotated[str, typer.Option("--site", help="site name in the database")] = "default",
+    db: SiteDb = None,
+    site: SiteName = "default",
     top: Annotated[int, typer.Option("--top", min=1)] = 10,
     embedder: Annotated[
         Path | None, typer.Option("--embedder", help="model for image queries: artifact or `streid models` name "
@@ -140,10 +144,9 @@ def search(
 
 @app.command()
 def report(
-    store: Annotated[Path | None, typer.Option("--store", help="a job's folder holding identities.sqlite")] = None,
-    db: Annotated[str | None, typer.Option("--db", help="PostgreSQL URL of a site-wide store (or STREID_DB_URL; "
-                                                       "password via PGPASSWORD / STREID_DB_PASSWORD_FILE)")] = None,
-    site: Annotated[str, typer.Option("--site", help="site name in the database")] = "default",
+    store: JobStore = None,
+    db: SiteDb = None,
+    site: SiteName = "default",
     out: Annotated[Path | None, typer.Option("--out", help="folder for report.html (default: the --store folder)")]
     = None,
     gate: Annotated[float | None, typer.Option("--gate", min=0.0, max=2.0, help="gate line on the decisions "
@@ -190,10 +193,9 @@ def calibrate(
 
 @app.command()
 def serve(
-    store: Annotated[Path | None, typer.Option("--store", help="a job's folder holding identities.sqlite")] = None,
-    db: Annotated[str | None, typer.Option("--db", help="PostgreSQL URL of a site-wide store (or STREID_DB_URL; "
-                                                       "password via PGPASSWORD / STREID_DB_PASSWORD_FILE)")] = None,
-    site: Annotated[str, typer.Option("--site", help="site name in the database")] = "default",
+    store: JobStore = None,
+    db: SiteDb = None,
+    site: SiteName = "default",
     host: Annotated[str, typer.Option("--host", help="address to listen on (0.0.0.0: every interface)")]
     = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8080,
