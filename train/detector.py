@@ -363,14 +363,18 @@ def _previous_stage(weights: Path, seen: frozenset[Path] = frozenset()) -> str |
              if (run_dir / "init.pt").is_file() else "")
     line = (f"`{run_dir.name}`: {prev.get('epochs')} epochs on {prev.get('data', {}).get('source', '?')}{trunk}; "
             f"val mAP50 {prev.get('metrics', {}).get('mAP50', float('nan')):.3f}")
-    args = run_dir / RUN_NAME / "args.yaml"
-    model = str((yaml.safe_load(args.read_text()) or {}).get("model", "")) if args.is_file() else ""
+    model = _model_of(run_dir)
     earlier = _previous_stage(Path(model), seen | {run_dir}) if model.endswith(".pt") else None
     return f"{line}; that run continued from {earlier}" if earlier else line
 
 
-def _arch(run: DetectorRun) -> str:
-    args = run.out / RUN_NAME / "args.yaml"
+def _model_of(run_dir: Path) -> str:
+    """The ``model`` ultralytics recorded for the run in ``run_dir`` (its args.yaml), "?" when it recorded none."""
+    args = run_dir / RUN_NAME / "args.yaml"
     if args.is_file():
         return str((yaml.safe_load(args.read_text()) or {}).get("model", "?"))
     return "?"
+
+
+def _arch(run: DetectorRun) -> str:
+    return _model_of(run.out)
