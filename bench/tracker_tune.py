@@ -61,11 +61,9 @@ def cached_detections(site: Path, camera: str, detector: Any, out: Path) -> list
 
 def track_and_score(rows: list[tuple[np.ndarray, np.ndarray]], gt: Path, settings: dict[str, Any],
                     work: Path) -> dict[str, float]:
-    """One tracker over cached boxes -> HOTA / IDF1 / MOTA against the camera's ground truth."""
-    from trackers.eval import evaluate_mot_sequence
-
+    """One tracker over cached boxes -> HOTA / IDF1 / MOTA against the camera's ground truth (as `streid reid`)."""
+    from streid.pipeline.identity.job import tracker_scores
     from streid.pipeline.motfile import MotWriter
-    from streid.pipeline.motgt import read_gt, write_normalised
     from streid.pipeline.tracker import CameraTrackers
     from streid.records import Detections
 
@@ -75,12 +73,7 @@ def track_and_score(rows: list[tuple[np.ndarray, np.ndarray]], gt: Path, setting
     for i, (xyxy, conf) in enumerate(rows):
         dets = Detections(xyxy.astype(np.float32), conf.astype(np.float32), np.zeros(len(conf), np.int64))
         writer.write(i, trackers.update("cam", dets))
-    tracks = writer.close()
-    scored = write_normalised(read_gt(gt, "auto"), work / "gt.txt")
-    if tracks.stat().st_size == 0:
-        return {"HOTA": 0.0, "IDF1": 0.0, "MOTA": 0.0}
-    r = evaluate_mot_sequence(scored, tracks, metrics=["CLEAR", "HOTA", "Identity"])
-    return {"HOTA": float(r.HOTA.HOTA), "IDF1": float(r.Identity.IDF1), "MOTA": float(r.CLEAR.MOTA)}
+    return tracker_scores(gt, "auto", writer.close(), work / "gt.txt")
 
 
 def parse_grid(items: list[str]) -> dict[str, list[Any]]:

@@ -459,7 +459,6 @@ def evaluate_job(job: ReidJob, paths: JobPaths) -> dict[str, Any]:
     Every score reads the ground truth by one MOTChallenge dialect, named in ``gt_dialect`` (and logged).
     """
     from streid.pipeline.identity.evaluate import evaluate_files
-    from streid.pipeline.motgt import read_gt, write_normalised
 
     assert job.gt is not None
     cams = list(job.videos)
@@ -478,17 +477,27 @@ def evaluate_job(job: ReidJob, paths: JobPaths) -> dict[str, Any]:
         per_camera[c] = {"idf1": round(reports["offline"].per_camera[c].idf1, 4),
                          "idf1_online": round(reports["online"].per_camera[c].idf1, 4)}
         try:
-            from trackers.eval import evaluate_mot_sequence
+            import trackers.eval  # noqa: F401
         except ImportError:  # the tracker's own scores need Roboflow trackers' eval; the id scores do not
             continue
-        tracks = paths.cam(c) / f"{c}.txt"
-        if not tracks.is_file() or tracks.stat().st_size == 0:  # no track at all: scores are 0, not an error
-            per_camera[c]["tracker"] = {"HOTA": 0.0, "IDF1": 0.0, "MOTA": 0.0}
-            continue
-        # trackers.eval knows MOT17 rows only: give it the ground truth as this dialect scores it
-        scored = write_normalised(read_gt(gt[c], job.gt_dialect), paths.work / "gt" / f"{c}.txt")
-        s = evaluate_mot_sequence(scored, tracks, metrics=["CLEAR", "HOTA", "Identity"])
-        per_camera[c]["tracker"] = {"HOTA": round(float(s.HOTA.HOTA), 4), "IDF1": round(float(s.Identity.IDF1), 4),
-                                    "MOTA": round(float(s.CLEAR.MOTA), 4)}
+        per_camera[c]["tracker"] = tracker_scores(gt[c], job.gt_dialect, paths.cam(c) / f"{c}.txt",
+                                                  paths.work / "gt" / f"{c}.txt")
     out["per_camera"] = per_camera
     return out
+
+
+def tracker_scores(gt: Path, dialect: str, tracks: Path, scored_gt: Path) -> dict[str, float]:
+    """One camera's local tracks (MOT file) against its ground truth: HOTA / IDF1 / MOTA from ``trackers.eval``.
+
+    trackers.eval knows MOT17 rows only, so the ground truth is first written to ``scored_gt`` as ``dialect`` scores
+    it. No track at all scores 0, not an error."""
+    from trackers.eval import evaluate_mot_sequence
+
+    from streid.pipeline.motgt import read_gt, write_normalised
+
+    if not tracks.is_file() or tracks.stat().st_size == 0:
+        return {"HOTA": 0.0, "IDF1": 0.0, "MOTA": 0.0}
+    scored = write_normalised(read_gt(gt, dialect), scored_gt)
+    s = evaluate_mot_sequence(scored, tracks, metrics=["CLEAR", "HOTA", "Identity"])
+    return {"HOTA": round(float(s.HOTA.HOTA), 4), "IDF1": round(float(s.Identity.IDF1), 4),
+            "MOTA": round(float(s.CLEAR.MOTA), 4)}
