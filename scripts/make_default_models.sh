@@ -5,8 +5,8 @@
 #   scripts/make_default_models.sh            both models
 #   scripts/make_default_models.sh detector   person_detector.onnx + person_detector.md only
 #   scripts/make_default_models.sh reid       reid_small.onnx + reid_small.md only
-# Time on 2 CPU cores (measured when the shipped models were made): re-id ~1 h 20 min (render 20 min, stage 1 ~25 min,
-# stage 2 ~13 min, stage 3 ~22 min; each stage continues the last from its checkpoint); detector ~3 h 30 min: stage 1
+# Time on 2 CPU cores (measured when the shipped models were made): re-id ~1 h 40 min (render 20 min, stage 1 ~25 min,
+# stage 2 ~13 min, stage 3 ~22 min, stage 4 ~16 min alone on the CPU; each stage continues the last from its checkpoint); detector ~3 h 30 min: stage 1
 # ~30 min (render 5 min, 5 epochs on a 4-camera set), stage 2 ~1 h 40 min (render 2 min, epochs on a 48-camera set
 # until val mAP stops rising, capped at 1.6 h), stage 3 ~1 h 15 min (render 3 min, another 48-camera set, capped at
 # 1.2 h; the shipped run got 7 epochs in it on a CPU shared with the re-id training). The caps are wall-clock hours,
@@ -23,7 +23,7 @@ what=${1:-all}
 
 make_detector() {
   # YOLO11 head on the ImageNet MobileNetV2 trunk, trained on the randomised world's detection set at imgsz 320
-  # in two stages (below), exported to ONNX with its card; then its operating confidence is fitted on the val split.
+  # in three stages (below), exported to ONNX with its card; then its operating confidence is fitted on the val split.
   echo "[models] person detector -> $MODELS/person_detector.onnx"
   # stage 1: 4-camera set, trunk from the packaged ImageNet weights; stage 2: 48-camera set (many viewpoints,
   # distances and backgrounds), continued from stage 1's best weights; stage 3: another 48-camera set, from stage 2
@@ -47,10 +47,10 @@ make_reid() {
   local run="$RUNS/reid"
   if [ -f "$run/last.pt" ]; then resume=(--resume); else resume=(); fi
   "$STREID" train --config configs/train/mnv2_randomised.yaml --out "$run" "${resume[@]}" --no-progress
-  # stages 2 and 3: each earlier stage stops at its CPU budget with the identity loss still falling; go on from its
+  # stages 2 to 4: each earlier stage stops at its CPU budget with the identity loss still falling; go on from its
   # last checkpoint (heads included) with a short warm-up
   local stage prev="$run"
-  for stage in more more2; do
+  for stage in more more2 more3; do
     run="$RUNS/reid_$stage"
     if [ -f "$run/last.pt" ]; then resume=(--resume); else resume=(); fi
     "$STREID" train --config "configs/train/mnv2_randomised_$stage.yaml" --set train.init.checkpoint="$prev/last.pt" \
@@ -67,7 +67,7 @@ make_reid() {
   "$STREID" calibrate --embedder "$MODELS/reid_small.onnx" --data runs/eval/val_randomised/scenes --work "$calib"
   "$PY" scripts/reid_card.py --onnx "$MODELS/reid_small.onnx" --checkpoint "$run/last.pt" \
     --eval-data runs/synth/heldout/reid runs/synth/randomised/reid --out "$MODELS/reid_small.md" \
-    --minutes "about 45 min on 2 CPU cores"
+    --minutes "about 1 h 40 min on 2 CPU cores"
 }
 
 case "$what" in
