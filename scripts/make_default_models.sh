@@ -7,10 +7,11 @@
 #   scripts/make_default_models.sh reid       reid_small.onnx + reid_small.md only
 # Time on 2 CPU cores (measured when the shipped models were made): re-id ~1 h 40 min (render 20 min, stage 1 ~25 min,
 # stage 2 ~13 min, stage 3 ~22 min, stage 4 ~16 min alone on the CPU; each stage continues the last from its
-# checkpoint); detector ~3 h 30 min: stage 1 ~30 min (render 5 min, 5 epochs on a 4-camera set), stage 2 ~1 h 40 min (render 2 min, epochs on a 48-camera set
-# until val mAP stops rising, capped at 1.6 h), stage 3 ~1 h 15 min (render 3 min, another 48-camera set, capped at
-# 1.2 h; the shipped run got 7 epochs in it on a CPU shared with the re-id training). The caps are wall-clock hours,
-# so an idle or faster machine trains more epochs in them. A GPU (--set/device) makes both minutes.
+# checkpoint); detector ~3 h 30 min: stage 1 ~30 min (render 5 min, 5 epochs on a 4-camera set), stage 2 ~1 h 40 min
+# (render 2 min, epochs on a 48-camera set until val mAP stops rising, capped at 1.6 h), stage 3 ~1 h 15 min (render 3
+# min, another 48-camera set, capped at 1.2 h; the shipped run got 7 epochs in it on a CPU shared with the re-id
+# training). The caps are wall-clock hours, so an idle or faster machine trains more epochs in them. A GPU
+# (--set/device) makes both minutes.
 # Resumable: work folders live under $STREID_RUNS (default runs/default_models); a re-run continues a stopped
 # training from its last checkpoint and re-exports a finished one.
 set -euo pipefail
