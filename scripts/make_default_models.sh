@@ -50,8 +50,9 @@ make_reid() {
   "$STREID" train --config configs/train/mnv2_randomised.yaml --out "$run" "${resume[@]}" --no-progress
   # stages 2 to 4: each earlier stage stops at its CPU budget with the identity loss still falling; go on from its
   # last checkpoint (heads included) with a short warm-up
-  local stage prev="$run"
-  for stage in more more2 more3; do
+  local stage prev="$run" stages=(more more2 more3) named="\`configs/train/mnv2_randomised.yaml\`"
+  for stage in "${stages[@]}"; do
+    named+=", then \`mnv2_randomised_$stage.yaml\`"
     run="$RUNS/reid_$stage"
     if [ -f "$run/last.pt" ]; then resume=(--resume); else resume=(); fi
     "$STREID" train --config "configs/train/mnv2_randomised_$stage.yaml" --set train.init.checkpoint="$prev/last.pt" \
@@ -68,7 +69,7 @@ make_reid() {
   "$STREID" calibrate --embedder "$MODELS/reid_small.onnx" --data runs/eval/val_randomised/scenes --work "$calib"
   "$PY" scripts/reid_card.py --onnx "$MODELS/reid_small.onnx" --checkpoint "$run/last.pt" \
     --eval-data runs/synth/heldout/reid runs/synth/randomised/reid --out "$MODELS/reid_small.md" \
-    --minutes "about 1 h 40 min on 2 CPU cores"
+    --train-config "$named (each from the last checkpoint)" --minutes "about 1 h 40 min on 2 CPU cores"
 }
 
 case "$what" in

@@ -66,10 +66,8 @@ def main() -> None:
     ap.add_argument("--eval-data", type=Path, nargs="+", required=True, help="synthetic reid/ folders")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--command", default="scripts/make_default_models.sh reid")
-    ap.add_argument("--train-config", default="`configs/train/mnv2_randomised.yaml`, then "
-                    "`mnv2_randomised_more.yaml`, `mnv2_randomised_more2.yaml` and `mnv2_randomised_more3.yaml` "
-                    "(each from the last checkpoint)",
-                    help="the training configs, as the card names them")
+    ap.add_argument("--train-config", default="`configs/train/mnv2_randomised.yaml`",
+                    help="the training configs, as the card names them (make_default_models.sh names every stage)")
     ap.add_argument("--minutes", default="see the script's header for the time it takes")
     args = ap.parse_args()
     _, config, meta = load_checkpoint(args.checkpoint)

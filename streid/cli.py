@@ -127,7 +127,7 @@ def search(
     query: Annotated[
         list[str], typer.Option("--query", help="image file(s), or a tracklet: row id or camera:track_id")
     ],
-    store: Annotated[Path | None, typer.Option("--store", help="folder holding identities.sqlite")] = None,
+    store: JobStore = None,
     db: SiteDb = None,
     site: SiteName = "default",
     top: Annotated[int, typer.Option("--top", min=1)] = 10,
