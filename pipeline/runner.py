@@ -138,7 +138,8 @@ class Runner:
         self.seq_len = seq_len
         self.funnels = {c.name: Funnel() for c in cfg.cameras}
         self.buffers = {c.name: TrackletBuffer(c.name, seq_len, crop_h, crop_w, gate, t.max_crops, t.update_every,
-                                               t.lost_frames, t.min_gap, t.crop_mode) for c in cfg.cameras}
+                                               t.lost_frames, t.min_gap, t.crop_mode, t.edge_fallback)
+                        for c in cfg.cameras}
         self.trackers = CameraTrackers(cfg.tracker.name, cfg.tracker.frame_rate, cfg.tracker.lost_track_buffer,
                                        dict(cfg.tracker.params))
         self.activation = ActivationThresholds(self.trackers.factory, dict(cfg.tracker.params),

@@ -7,6 +7,12 @@ over the track's lifetime (the interior crop whose neighbours are closest in tim
 ``max_crops`` are held per track. A track emits ``start`` when it first has L good crops, ``update`` every
 ``update_every`` frames while it gained crops, and ``end`` once it was unseen for ``lost_frames`` frames or
 at :meth:`TrackletBuffer.flush`. Finished tracks are dropped, so memory stays bounded.
+
+Edge fallback: a person walking close past the camera can be cut by the frame edge in every frame, so the
+track never gets L good crops and, without a tracklet, never gets an id. With ``edge_fallback`` such a
+track also keeps the crops that fail the edge margin alone, and when it ends having had fewer than L good
+crops but at least L usable ones, it emits one ``end`` tracklet: every good crop plus edge-cut ones spread
+over its life. Clean crops still win: a track that reaches L good crops starts normally and drops the others.
 """
 
 from __future__ import annotations
@@ -124,6 +130,7 @@ class _Track:
     started: bool = False
     last_emit: int = -1
     changed: bool = False
+    cut: list[tuple[int, float, np.ndarray, np.ndarray]] = field(default_factory=list)  # (frame, pts, box, crop)
 
 
 class TrackletBuffer:
@@ -131,7 +138,8 @@ class TrackletBuffer:
 
     def __init__(self, camera: str, seq_len: int = 8, crop_height: int = 256, crop_width: int = 128,
                  gate: GateParams | None = None, max_crops: int = 32, update_every: int = 30,
-                 lost_frames: int = 30, min_gap: int = 1, crop_mode: str = "stretch") -> None:
+                 lost_frames: int = 30, min_gap: int = 1, crop_mode: str = "stretch",
+                 edge_fallback: bool = True) -> None:
         if crop_mode not in CROP_MODES:
             raise ValueError(f"crop_mode must be one of {CROP_MODES}, got {crop_mode!r}")
         self.camera, self.crop_mode = camera, crop_mode
@@ -139,13 +147,17 @@ class TrackletBuffer:
         self.gate = gate or GateParams()
         self.max_crops = max(max_crops, seq_len)
         self.update_every, self.lost_frames, self.min_gap = update_every, lost_frames, min_gap
+        self.edge_fallback = edge_fallback
         self.tracks: dict[int, _Track] = {}
 
     def update(self, frame: Frame, dets: Detections) -> list[Tracklet]:
         if dets.tracker_id is None:
             raise ValueError("the tracklet buffer needs tracked detections (tracker_id)")
         height, width = frame.image.shape[:2]
-        good = quality_mask(dets, width, height, self.gate)
+        fails = gate_failures(dets, width, height, self.gate) if len(dets) else {}
+        good = ~np.any(list(fails.values()), axis=0) if fails else np.zeros(0, bool)
+        cut_only = fails["edge_margin"] & ~np.any([m for k, m in fails.items() if k != "edge_margin"], axis=0) \
+            if fails and self.edge_fallback else np.zeros(len(dets), bool)
         out: list[Tracklet] = []
         for i, tid in enumerate(dets.tracker_id.tolist()):
             track = self.tracks.get(tid)
@@ -154,7 +166,11 @@ class TrackletBuffer:
             track.last_seen, track.last_pts = frame.index, frame.pts
             if good[i] and (not track.frames or frame.index - track.frames[-1] >= self.min_gap):
                 self._keep(track, frame, dets.xyxy[i])
+            elif cut_only[i] and not track.started and (not track.cut
+                                                         or frame.index - track.cut[-1][0] >= self.min_gap):
+                self._keep_cut(track, frame, dets.xyxy[i])
             if not track.started and len(track.frames) >= self.seq_len:
+                track.cut.clear()
                 out.append(self._emit(tid, track, TrackletState.START, frame.index))
             elif track.started and track.changed and frame.index - track.last_emit >= self.update_every:
                 out.append(self._emit(tid, track, TrackletState.UPDATE, frame.index))
@@ -184,6 +200,23 @@ class TrackletBuffer:
                 values = getattr(track, name)
                 setattr(track, name, [values[k] for k in keep])
 
+    def _keep_cut(self, track: _Track, frame: Frame, box: np.ndarray) -> None:
+        track.cut.append((frame.index, frame.pts, box.astype(np.float32),
+                          crop(frame.image, box, self.crop_height, self.crop_width, self.crop_mode)))
+        if len(track.cut) > self.max_crops:
+            track.cut = [track.cut[k] for k in thin([c[0] for c in track.cut], self.max_crops)]
+
+    def _fallback(self, tid: int, track: _Track) -> list[Tracklet]:
+        """The ``end`` tracklet of a track that never had L good crops: all of them, then edge-cut ones spread
+        over its life; none when even together they are fewer than L."""
+        need = self.seq_len - len(track.frames)
+        if need <= 0 or len(track.cut) < need:
+            return []
+        rows = sorted([*zip(track.frames, track.pts, track.boxes, track.crops, strict=True),
+                       *(track.cut[k] for k in spread_indices(len(track.cut), need))], key=lambda r: r[0])
+        track.frames, track.pts, track.boxes, track.crops = (list(col) for col in zip(*rows, strict=True))
+        return [self._emit(tid, track, TrackletState.END, track.last_seen)]
+
     def _emit(self, tid: int, track: _Track, state: TrackletState, now: int) -> Tracklet:
         idx = spread_indices(len(track.frames), self.seq_len)
         track.started, track.changed, track.last_emit = True, False, now
@@ -199,4 +232,6 @@ class TrackletBuffer:
 
     def _finish(self, tid: int) -> list[Tracklet]:
         track = self.tracks.pop(tid)
-        return [self._emit(tid, track, TrackletState.END, track.last_seen)] if track.started else []
+        if track.started:
+            return [self._emit(tid, track, TrackletState.END, track.last_seen)]
+        return self._fallback(tid, track) if self.edge_fallback else []

@@ -99,6 +99,42 @@ def test_short_tracks_emit_nothing_and_flush_ends_started_tracks() -> None:
     assert buf.flush() == []  # never reached L crops: no start, so no end either
 
 
+def test_a_track_cut_by_the_edge_all_its_life_still_ends_with_one_tracklet() -> None:
+    """Someone walking close past the camera: the box touches the top edge in every frame, so no crop passes the
+    gate. With the edge fallback the track ends with one tracklet of its 2 good crops plus edge-cut ones spread
+    over its life; without it (or when even all crops are fewer than L) nothing comes of the track."""
+    def walk(buf: TrackletBuffer, n: int) -> list:
+        out = []
+        for i in range(n):
+            box = [100 + 3 * i, 0 if i not in (4, 5) else 10, 140 + 3 * i, 150]  # frames 4 and 5: clear of the edge
+            out += buf.update(frame(i), dets([box], [5]))
+        return out + buf.flush()
+
+    ends = walk(TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8, lost_frames=100), 12)
+    assert [(t.track_id, t.state) for t in ends] == [(5, TrackletState.END)]
+    t = ends[0]
+    assert t.crops.shape == (4, 16, 8, 3) and np.all(np.diff(t.frames) > 0)
+    assert {4, 5} <= set(t.frames.tolist()) and t.frames[0] == 0 and t.frames[-1] == 11  # good ones, then spread
+    assert (t.first_frame, t.last_frame) == (0, 11)
+    assert walk(TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8, edge_fallback=False), 12) == []
+    assert walk(TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8), 3) == []  # 3 crops < L
+    # a cut box that fails another criterion too (too short here) is no fallback crop
+    buf = TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8)
+    for i in range(10):
+        buf.update(frame(i), dets([[100, 0, 140, 30]], [6]))
+    assert buf.flush() == []
+
+
+def test_a_track_that_reaches_l_good_crops_starts_normally_and_drops_its_cut_crops() -> None:
+    buf = TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8, lost_frames=100)
+    out = []
+    for i in range(10):
+        out += buf.update(frame(i), dets([[100, 0 if i < 3 else 10, 140, 150]], [8]))
+    assert [t.state for t in out] == [TrackletState.START] and out[0].frames.tolist() == [3, 4, 5, 6]
+    assert buf.tracks[8].cut == []
+    assert set(buf.flush()[0].frames.tolist()) <= set(range(3, 10))  # no edge-cut crop in any tracklet
+
+
 def test_camera_trackers_keep_streams_apart_and_ids_unique_across_resets() -> None:
     from streid.pipeline.tracker import CameraTrackers
 
