@@ -62,6 +62,10 @@ def onnx_cmd(
         Path | None, typer.Option("--calibrate-data", help="also fit the matching thresholds on this synthetic "
                                                            "site (scenes with gt/) or MARS-layout folder")
     ] = None,
+    flip: Annotated[
+        bool, typer.Option("--flip/--no-flip", help="average each embedding with the mirrored clip's, inside the "
+                                                    "graph (flip test: more accurate, twice the compute)")
+    ] = False,
 ) -> None:
     """Checkpoint (or image re-id weights) -> ONNX (uint8 BGR clips in, embedding out), checked against PyTorch."""
     from streid.export.metadata import TRAINED_ON
@@ -79,13 +83,13 @@ def onnx_cmd(
         from streid.export.onnx_export import export_onnx
 
         result = _run(lambda: export_onnx(checkpoint, out, opset=opset, batch_dynamic=batch_dynamic,
-                                          seq_len=seq_len))
+                                          seq_len=seq_len, flip=flip))
     else:
         from streid.export.image_model import export_image_model
 
         result = _run(lambda: export_image_model(
             image_model, weights, out, seq_len or 8, height, width,  # type: ignore[arg-type]
-            trained_on=trained_on, opset=opset, batch_dynamic=batch_dynamic))
+            trained_on=trained_on, opset=opset, batch_dynamic=batch_dynamic, flip=flip))
     _report(result.path, result.meta, f"parity vs PyTorch: {result.parity.line()}")
     if calibrate_data is not None:
         from streid.calibrate import calibrate_artifact
@@ -190,5 +194,6 @@ def _report(path: Path, meta: dict[str, Any], parity: str) -> None:
     typer.echo(
         f"wrote {path}: {meta['model']} L={meta['seq_len']} {meta['height']}x{meta['width']} "
         f"D={meta['embedding_dim']} {meta['precision']}, trained on {meta.get('trained_on', 'unknown')}"
+        f"{', flip-averaged' if meta.get('flip_average') else ''}"
     )
     typer.echo(parity)

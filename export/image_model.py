@@ -28,6 +28,7 @@ def export_image_model(
     origin: str | None = None,
     opset: int = MIN_OPSET,
     batch_dynamic: bool = True,
+    flip: bool = False,
 ) -> ExportResult:
     """torchreid weights of ``image_model`` -> ONNX clip artifact (default: WEIGHTS.L8.onnx next to the weights)."""
     from streid.train.models.config import OSNetConfig
@@ -50,4 +51,4 @@ def export_image_model(
         "trained_on": trained_on,
         "origin": origin or f"torchreid weights {weights.name} sha256:{sha256_file(weights)}",
     }
-    return export_model(model, info, out, opset=opset, batch_dynamic=batch_dynamic)
+    return export_model(model, info, out, opset=opset, batch_dynamic=batch_dynamic, flip=flip)

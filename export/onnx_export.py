@@ -80,11 +80,13 @@ def export_onnx(
     clips: np.ndarray | None = None,
     optimize: bool = True,
     seq_len: int | None = None,
+    flip: bool = False,
 ) -> ExportResult:
     """Export a checkpoint's model to ONNX (embedding out); raises on any failure, leaving nothing behind.
 
     ``optimize`` rewrites factorised 3D convs as 2D ones and folds the normalisation into the first conv
     (``streid.export.graph``); the parity check compares the result with the unmodified model either way.
+    ``flip`` averages each embedding with the mirrored clip's (:class:`~streid.export.wrapper.FlipAveraged`).
     """
     from streid.export.checkpoint import load_checkpoint
 
@@ -96,7 +98,7 @@ def export_onnx(
     if seq_len is not None:  # frame-wise models pooled over time take any L: deploy longer clips than trained on
         info["seq_len"] = int(seq_len)
     out = Path(out) if out is not None else checkpoint.with_suffix(".onnx")
-    return export_model(model, info, out, opset, batch_dynamic, tolerance, clips, optimize)
+    return export_model(model, info, out, opset, batch_dynamic, tolerance, clips, optimize, flip)
 
 
 def export_model(
@@ -108,8 +110,10 @@ def export_model(
     tolerance: float = PARITY_COSINE,
     clips: np.ndarray | None = None,
     optimize: bool = True,
+    flip: bool = False,
 ) -> ExportResult:
-    """Export a clip model (eval mode); ``info``: model, model_config, seq_len, height, width, trained_on, origin."""
+    """Export a clip model (eval mode); ``info``: model, model_config, seq_len, height, width, trained_on, origin;
+    ``flip``: flip-averaged embeddings, recorded as ``flip_average`` in the metadata."""
     import onnx
     import onnxslim
     import torch
@@ -117,6 +121,7 @@ def export_model(
     import streid
     from streid.export.graph import export_module
     from streid.export.parity import onnx_parity, torch_embeddings
+    from streid.export.wrapper import FlipAveraged
     from streid.train.data.clips import MEAN, STD
 
     if opset < MIN_OPSET:
@@ -129,6 +134,8 @@ def export_model(
         want = (seq_len, height, width, 3)
         raise ExportError(f"parity clips {clips.shape} {clips.dtype} do not fit (N, {want}) uint8")
     wrapper = export_module(model, MEAN, STD, clips, optimize=optimize)
+    if flip:
+        wrapper = FlipAveraged(wrapper)
     example = torch.from_numpy(clips[:2] if batch_dynamic else clips[:1])
     tmp = temp_path(out)
     try:
@@ -151,11 +158,12 @@ def export_model(
             info["model"], info["model_config"], seq_len, height, width, MEAN, STD, embedding_dim,
             streid.__version__, "fp32", info.get("trained_on", "unknown"), info.get("origin", ""),
         )
+        meta["flip_average"] = flip
         set_metadata(graph, meta)
         graph.producer_name = "streid"
         onnx.checker.check_model(graph, full_check=True)
         onnx.save(graph, str(tmp))
-        reference = torch_embeddings(model, clips)
+        reference = torch_embeddings(model, clips, flip)
         batches = PARITY_BATCHES if batch_dynamic else (1,)
         report = onnx_parity(ort_session(tmp), reference, clips, batches)
         if report.worst < tolerance:

@@ -30,10 +30,13 @@ class ParityReport:
 
 
 @torch.no_grad()
-def torch_embeddings(model: torch.nn.Module, clips: np.ndarray) -> np.ndarray:
-    """Reference embeddings of uint8 BGR clips (N, L, H, W, 3) through the training preprocessing."""
+def torch_embeddings(model: torch.nn.Module, clips: np.ndarray, flip: bool = False) -> np.ndarray:
+    """Reference embeddings of uint8 BGR clips (N, L, H, W, 3) through the training preprocessing; ``flip``:
+    averaged with those of the mirrored clips (what a flip-averaged artifact computes)."""
     batch = torch.stack([to_tensor(np.ascontiguousarray(clip[..., ::-1])) for clip in clips])
-    out = model.eval()(batch)
+    out = torch.nn.functional.normalize(model.eval()(batch), dim=1)
+    if flip:
+        out = out + torch.nn.functional.normalize(model(batch.flip(-1)), dim=1)  # (N, L, C, H, W): W is last
     return torch.nn.functional.normalize(out, dim=1).numpy()
 
 

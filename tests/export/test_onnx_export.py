@@ -78,6 +78,28 @@ def test_cli_export_reports_parity(tmp_path: Path) -> None:
     assert "min cosine" in result.output and (tmp_path / "m.onnx").is_file()
 
 
+def test_flip_averaged_export_is_mirror_invariant_and_says_so(exported, tmp_path: Path) -> None:
+    """``--flip``: the graph averages each clip with its mirror, so a clip and its mirror embed alike (exactly, up
+    to float rounding) where the plain artifact tells them apart; the metadata and the CLI line say so."""
+    ckpt, plain = exported("nl3d")
+    result = CliRunner().invoke(app, ["export", "onnx", "--checkpoint", str(ckpt), "--out", str(tmp_path / "f.onnx"),
+                                      "--flip"])
+    assert result.exit_code == 0, result.output
+    assert "flip-averaged" in result.output and "min cosine" in result.output
+    flipped, unflipped = load_embedder(tmp_path / "f.onnx", device="cpu"), load_embedder(plain.path, device="cpu")
+    assert flipped.meta["flip_average"] is True and unflipped.meta["flip_average"] is False
+    from streid.export.clips import synthetic_clips
+
+    clips = synthetic_clips(4, SEQ_LEN, HEIGHT, WIDTH)[0]
+    mirrored = np.ascontiguousarray(clips[:, :, :, ::-1])
+    same = np.sum(flipped.embed(clips) * flipped.embed(mirrored), axis=1)
+    assert same.min() > 0.99999
+    assert np.sum(unflipped.embed(clips) * unflipped.embed(mirrored), axis=1).min() < 0.9999
+    a, b = unflipped.embed(clips), unflipped.embed(mirrored)
+    expected = (a + b) / np.linalg.norm(a + b, axis=1, keepdims=True)  # the mean of the two plain embeddings
+    assert np.sum(expected * flipped.embed(clips), axis=1).min() > 0.9999
+
+
 def test_truncated_checkpoint_fails_clearly(tmp_path: Path) -> None:
     model_available("nl3d")
     ckpt = write_checkpoint(tmp_path / "c.pt", SMALL["nl3d"])
