@@ -111,9 +111,9 @@ class TrackletConfig(Section):
     min_conf: float = Field(0.3, ge=0, le=1)
     edge_margin: float = Field(2.0, ge=0, description="boxes closer to the border (px) are cut: rejected")
     max_overlap: float = Field(0.3, ge=0, le=1, description="max IoA with any other box of the frame")
-    edge_fallback: bool = Field(True, description="a track that never had seq_len crops clear of the frame edge "
+    edge_fallback: bool = Field(False, description="a track that never had seq_len crops clear of the frame edge "
                                 "ends with one tracklet that includes edge-cut crops, so a person close to the "
-                                "camera still gets an id")
+                                "camera still gets an id (weak crops: may change merges)")
     max_crops: int = Field(32, ge=1, description="crops kept per track (memory bound)")
     update_every: int = Field(30, ge=1, description="frames between update events while a track lives")
     lost_frames: int = Field(30, ge=1, description="frames unseen before a track is finalised")

@@ -8,11 +8,14 @@ over the track's lifetime (the interior crop whose neighbours are closest in tim
 ``update_every`` frames while it gained crops, and ``end`` once it was unseen for ``lost_frames`` frames or
 at :meth:`TrackletBuffer.flush`. Finished tracks are dropped, so memory stays bounded.
 
-Edge fallback: a person walking close past the camera can be cut by the frame edge in every frame, so the
-track never gets L good crops and, without a tracklet, never gets an id. With ``edge_fallback`` such a
+Edge fallback (off by default): a person walking close past the camera can be cut by the frame edge in every
+frame, so the track never gets L good crops and, without a tracklet, never gets an id. With ``edge_fallback`` such a
 track also keeps the crops that fail the edge margin alone, and when it ends having had fewer than L good
 crops but at least L usable ones, it emits one ``end`` tracklet: every good crop plus edge-cut ones spread
 over its life. Clean crops still win: a track that reaches L good crops starts normally and drops the others.
+It is off by default because edge-cut crops are weak evidence: on the judged `pretrain` site it gave two people
+an id and one more link with ground-truth boxes, but with the detector, and on the tiny test site, the extra
+tracklets changed offline merges for the worse.
 """
 
 from __future__ import annotations
@@ -139,7 +142,7 @@ class TrackletBuffer:
     def __init__(self, camera: str, seq_len: int = 8, crop_height: int = 256, crop_width: int = 128,
                  gate: GateParams | None = None, max_crops: int = 32, update_every: int = 30,
                  lost_frames: int = 30, min_gap: int = 1, crop_mode: str = "stretch",
-                 edge_fallback: bool = True) -> None:
+                 edge_fallback: bool = False) -> None:
         if crop_mode not in CROP_MODES:
             raise ValueError(f"crop_mode must be one of {CROP_MODES}, got {crop_mode!r}")
         self.camera, self.crop_mode = camera, crop_mode

@@ -110,23 +110,23 @@ def test_a_track_cut_by_the_edge_all_its_life_still_ends_with_one_tracklet() -> 
             out += buf.update(frame(i), dets([box], [5]))
         return out + buf.flush()
 
-    ends = walk(TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8, lost_frames=100), 12)
+    ends = walk(TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8, lost_frames=100, edge_fallback=True), 12)
     assert [(t.track_id, t.state) for t in ends] == [(5, TrackletState.END)]
     t = ends[0]
     assert t.crops.shape == (4, 16, 8, 3) and np.all(np.diff(t.frames) > 0)
     assert {4, 5} <= set(t.frames.tolist()) and t.frames[0] == 0 and t.frames[-1] == 11  # good ones, then spread
     assert (t.first_frame, t.last_frame) == (0, 11)
-    assert walk(TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8, edge_fallback=False), 12) == []
-    assert walk(TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8), 3) == []  # 3 crops < L
+    assert walk(TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8), 12) == []  # off by default
+    assert walk(TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8, edge_fallback=True), 3) == []  # < L
     # a cut box that fails another criterion too (too short here) is no fallback crop
-    buf = TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8)
+    buf = TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8, edge_fallback=True)
     for i in range(10):
         buf.update(frame(i), dets([[100, 0, 140, 30]], [6]))
     assert buf.flush() == []
 
 
 def test_a_track_that_reaches_l_good_crops_starts_normally_and_drops_its_cut_crops() -> None:
-    buf = TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8, lost_frames=100)
+    buf = TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8, lost_frames=100, edge_fallback=True)
     out = []
     for i in range(10):
         out += buf.update(frame(i), dets([[100, 0 if i < 3 else 10, 140, 150]], [8]))
