@@ -66,3 +66,24 @@ def test_a_run_that_keeps_tracklets_says_nothing(scenes: dict[str, Any], tmp_pat
     with caplog.at_level("WARNING", logger="streid.pipeline.runner"):
         run_pipeline(make_config({"cam0": scenes["cam0"]}, out, output={"dir": str(out), "video": False}))
     assert "no tracklet" not in caplog.text
+
+
+def test_edge_fallback_from_the_config_gives_cut_tracks_an_end_tracklet(scenes: dict[str, Any], tmp_path: Path,
+                                                                        make_config: Any) -> None:
+    """An edge margin wider than the frame makes every box "cut": without the fallback no track emits anything;
+    with ``pipeline.tracklets.edge_fallback`` each long enough track ends with exactly one tracklet."""
+    from streid.pipeline.events import read_events
+    from streid.pipeline.runner import run_pipeline
+
+    states = {}
+    for on in (False, True):
+        out = tmp_path / f"run_{on}"
+        tracklets = {"seq_len": 4, "crop_height": 32, "crop_width": 16, "min_height": 20, "edge_margin": 1000,
+                     "edge_fallback": on}
+        result = run_pipeline(make_config({"cam0": scenes["cam0"]}, out, output={"dir": str(out), "video": False},
+                                          tracklets=tracklets))
+        states[on] = [(e["track_id"], e["type"]) for e in read_events(result.events_path)
+                      if e.get("type") in ("start", "update", "end")]
+    assert states[False] == []
+    assert states[True] and {s for _, s in states[True]} == {"end"}
+    assert len({t for t, _ in states[True]}) == len(states[True])  # one tracklet per track
