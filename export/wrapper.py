@@ -45,7 +45,8 @@ class ClipEmbedder(nn.Module):
 class FlipAveraged(nn.Module):
     """A clip embedder's output averaged with that of the horizontally mirrored clip (flip test, as fast-reid's
     ``TEST.FLIP``): a person seen walking left and walking right then look alike; about +2 mAP on the synthetic
-    test split for twice the compute. Both passes are in the graph, so every runtime gets it."""
+    test split for twice the compute. The mirrored clips go through the same pass as a second half of the batch,
+    inside the graph, so every runtime gets it and the file holds one copy of the weights."""
 
     def __init__(self, embedder: nn.Module) -> None:
         super().__init__()

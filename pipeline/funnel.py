@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from streid.pipeline.tracklets import GateParams, gate_failures
+from streid.pipeline.tracklets import GateParams, gate_failures, passing
 from streid.records import Detections
 
 GATE_KEYS = {name: f"pipeline.tracklets.{name}" for name in GateParams.__dataclass_fields__}
@@ -41,7 +39,7 @@ class Funnel:
         self.tracked += len(tracked)
         if len(tracked):
             fails = gate_failures(tracked, width, height, gate)
-            self.good += int((~np.any(list(fails.values()), axis=0)).sum())
+            self.good += int(passing(fails).sum())
             self.rejected.update({name: int(mask.sum()) for name, mask in fails.items() if mask.any()})
 
     def explain(self, camera: str, gate: GateParams, seq_len: int) -> str | None:

@@ -66,10 +66,14 @@ def gate_failures(dets: Detections, width: int, height: int, gate: GateParams) -
             "edge_margin": ~inside, "max_overlap": max_ioa(b) > gate.max_overlap}
 
 
+def passing(fails: dict[str, np.ndarray], ignore: str = "") -> np.ndarray:
+    """Boolean (N,) from :func:`gate_failures`: which boxes fail no criterion (except ``ignore``)."""
+    return ~np.any([m for name, m in fails.items() if name != ignore], axis=0)
+
+
 def quality_mask(dets: Detections, width: int, height: int, gate: GateParams) -> np.ndarray:
     """Boolean (N,): which boxes are good enough to be a re-id crop."""
-    return ~np.any(list(gate_failures(dets, width, height, gate).values()), axis=0) if len(dets) \
-        else np.zeros(0, bool)
+    return passing(gate_failures(dets, width, height, gate)) if len(dets) else np.zeros(0, bool)
 
 
 def spread_indices(n: int, k: int) -> np.ndarray:
@@ -158,9 +162,9 @@ class TrackletBuffer:
             raise ValueError("the tracklet buffer needs tracked detections (tracker_id)")
         height, width = frame.image.shape[:2]
         fails = gate_failures(dets, width, height, self.gate) if len(dets) else {}
-        good = ~np.any(list(fails.values()), axis=0) if fails else np.zeros(0, bool)
-        cut_only = fails["edge_margin"] & ~np.any([m for k, m in fails.items() if k != "edge_margin"], axis=0) \
-            if fails and self.edge_fallback else np.zeros(len(dets), bool)
+        good = passing(fails) if fails else np.zeros(0, bool)
+        cut_only = fails["edge_margin"] & passing(fails, ignore="edge_margin") if fails and self.edge_fallback \
+            else np.zeros(len(dets), bool)
         out: list[Tracklet] = []
         for i, tid in enumerate(dets.tracker_id.tolist()):
             track = self.tracks.get(tid)
