@@ -10,8 +10,9 @@ configs/synth/heldout.yaml is used by nothing else at all). For every site it ru
 (configs/reid/synth.yaml) twice, with ground-truth boxes and with the built-in detector, and prints multi-camera
 IDF1 (offline / online ids), cross-camera link precision / recall and each camera's tracker HOTA. On the held-out
 style it also prints the detector's mAP50 (every image of SITES/heldout/detection) and the re-id mAP of each
-embedder on SITES/heldout/reid's test split. Sizes and speeds (detector ms per frame at its imgsz, re-id clips/s at
-batch 8) close the table. OUT/summary.json keeps every number.
+embedder on SITES/heldout/reid's test split. Sizes and speeds (detector ms per frame at its imgsz, and as the
+pipeline runs it on the held-out site's frames with and without its zoom pass; re-id clips/s at batch 8) close the
+table. OUT/summary.json keeps every number.
 """
 
 from __future__ import annotations
@@ -55,6 +56,30 @@ def detector_map(detector: Path, detection: Path, out: Path) -> dict[str, float]
                   exist_ok=True, verbose=False)
     return {"mAP50": float(r.box.map50), "mAP50-95": float(r.box.map), "precision": float(r.box.mp),
             "recall": float(r.box.mr), "ms_per_frame": float(r.speed["inference"]), "imgsz": imgsz}
+
+
+def pipeline_detector_ms(detector: Path, video: Path, frames: int = 60) -> dict[str, float]:
+    """ms per frame of the pipeline's detector (batch 1) on a site's frames: one pass, and with its zoom pass."""
+    from itertools import islice
+
+    from streid.media import read_frames
+    from streid.pipeline.detector import YoloDetector
+    from streid.records import Frame
+
+    images = [Frame("cam", i / 10, i, im) for i, im in enumerate(islice(read_frames(video), frames))]
+    out = {}
+    for name, zoom in (("one_pass", 0), ("with_zoom", None)):
+        det = YoloDetector(detector, conf=0.2, iou=0.5, zoom_imgsz=zoom)
+        if name == "with_zoom" and det.zoom is None:
+            continue
+        det.warmup()
+        t0 = time.perf_counter()
+        for f in images:
+            det.detect([f])
+        out[name] = 1000 * (time.perf_counter() - t0) / len(images)
+        if det.zoom is not None:
+            out["zoom_imgsz"] = det.zoom.imgsz
+    return out
 
 
 def reid_map(embedder: Path, reid: Path) -> dict[str, float]:
@@ -122,6 +147,11 @@ def main() -> None:
         print(f"detector on the held-out style ({held / 'detection'}, all images): mAP50 {100 * d['mAP50']:.1f} "
               f"mAP50-95 {100 * d['mAP50-95']:.1f} P {100 * d['precision']:.1f} R {100 * d['recall']:.1f}; "
               f"{d['ms_per_frame']:.1f} ms per frame at imgsz {d['imgsz']}")
+    if (held / "scenes" / "cam1.mp4").is_file():
+        summary["detector_pipeline_ms"] = t = pipeline_detector_ms(args.detector, held / "scenes" / "cam1.mp4")
+        zoom = f", {t['with_zoom']:.1f} with its zoom pass at {t['zoom_imgsz']}" if "with_zoom" in t else ""
+        print(f"detector in the pipeline ({held / 'scenes' / 'cam1.mp4'}, batch 1): {t['one_pass']:.1f} ms per "
+              f"frame in one pass{zoom}")
     if (held / "reid").is_dir():
         summary["reid_heldout"] = {}
         for emb in [args.embedder, *args.compare_embedder]:

@@ -6,7 +6,7 @@ import re
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from streid.config import Section
 from streid.names import check_camera_name
@@ -80,12 +80,20 @@ class DetectorConfig(Section):
     device: str = Field("cpu", description="ultralytics device string: cpu, 0, cuda:0")
     half: bool = False
     min_conf: float = Field(0.0, ge=0.0, le=1.0, description="motdet: drop rows below this confidence")
+    zoom_imgsz: int | None = Field(
+        None, ge=0, description="a second pass at this input size for far (small) people; null = the model's "
+        "own choice (its calibration metadata; the built-in detector has one), 0 = one pass")
+    zoom_below: float | None = Field(None, gt=0.0, le=1.0, description="the zoom pass keeps boxes shorter than "
+                                     "this share of the frame height (null = the model's, else 0.35)")
+    zoom_overlap: float | None = Field(None, gt=0.0, le=1.0, description="the first pass keeps boxes taller "
+                                       "than zoom_below x this; NMS settles the band between (null: 0.7)")
 
-    @field_validator("imgsz")
+    @field_validator("imgsz", "zoom_imgsz")
     @classmethod
-    def _stride(cls, value: int) -> int:
+    def _stride(cls, value: int | None, info: ValidationInfo) -> int | None:
         if value and value < 32:
-            raise ValueError(f"imgsz {value}: 0 (the model's own) or at least 32")
+            off = "the model's own" if info.field_name == "imgsz" else "one pass"
+            raise ValueError(f"{info.field_name} {value}: 0 ({off}) or at least 32")
         return value
 
 

@@ -66,7 +66,8 @@ def build_detector(cfg: PipelineSection) -> Detector:
     d = cfg.detector
     if d.kind == "motdet":
         return MOTDetFileDetector({c.name: c.det_file for c in cfg.cameras}, min_conf=d.min_conf)
-    return YoloDetector(d.weights, imgsz=d.imgsz, conf=d.conf, iou=d.iou, device=d.device, half=d.half)
+    return YoloDetector(d.weights, imgsz=d.imgsz, conf=d.conf, iou=d.iou, device=d.device, half=d.half,
+                        zoom_imgsz=d.zoom_imgsz, zoom_below=d.zoom_below, zoom_overlap=d.zoom_overlap)
 
 
 def load_configured_embedder(cfg: PipelineSection) -> Embedder | None:
@@ -147,6 +148,10 @@ class Runner:
                                                cfg.detector.conf if cfg.detector.kind == "yolo" else 0.0)
         self.trackers.set_params(self.activation.values)
         log.info("tracker thresholds: %s", self.activation.line())
+        zoom = getattr(self.detector, "zoom", None)
+        if zoom is not None:
+            log.info("detector: second pass at imgsz %d for boxes under %.2f of the frame height (%s)", zoom.imgsz,
+                     zoom.below, zoom.source)
         self.fired: dict[str, list[float]] = {}  # camera -> [detections, best score, tracked boxes]
         self.batcher = EmbedBatcher(self.embedder, cfg.embedder.max_batch,
                                     cfg.embedder.max_wait_ms / 1000 if self.live else 0.0)

@@ -1,10 +1,13 @@
 """Write the built-in detector's operating confidence into its ONNX: the F1-optimal threshold on a val split.
 
     .venv/bin/python scripts/detector_calibration.py --onnx deploy/models/person_detector.onnx \
-        --data runs/default_models/detector/data/detection/data.yaml [--imgsz 320]
+        --data runs/default_models/detector/data/detection/data.yaml [--imgsz 320] \
+        [--zoom-imgsz 576 --zoom-below 0.35 --zoom-overlap 0.7 --zoom-source "bench/zoom_tune.py on ..."]
 
 The tracker starts and associates tracks at this confidence (``streid.detector_calibration``), so a detector whose
 scores never reach ByteTrack's default still starts tracks; a config's ``pipeline.tracker.params`` overrides it.
+``--zoom-*`` records the second detector pass the pipeline runs by default (chosen with bench/zoom_tune.py on
+validation sites); ``pipeline.detector.zoom_*`` overrides it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ def main() -> None:
     ap.add_argument("--onnx", type=Path, required=True)
     ap.add_argument("--data", type=Path, required=True, help="YOLO data.yaml whose val split chooses the threshold")
     ap.add_argument("--imgsz", type=int, default=320)
+    ap.add_argument("--zoom-imgsz", type=int, default=0, help="0 = no zoom pass")
+    ap.add_argument("--zoom-below", type=float, default=0.35)
+    ap.add_argument("--zoom-overlap", type=float, default=0.7)
+    ap.add_argument("--zoom-source", default="", help="where the zoom values were chosen")
     args = ap.parse_args()
     model = import_ultralytics().YOLO(str(args.onnx), task="detect")
     r = model.val(data=str(args.data), imgsz=args.imgsz, batch=1, device="cpu", plots=False, verbose=False,
@@ -30,7 +37,32 @@ def main() -> None:
     f1 = np.asarray(r.box.f1_curve).mean(axis=0)
     conf = float(np.round(np.asarray(r.box.px)[int(f1.argmax())], 3))
     print(f"val mAP50 {r.box.map50:.3f}, mAP50-95 {r.box.map:.3f}; F1 {f1.max():.3f} at confidence {conf}")
-    print(write_detector_calibration(args.onnx, conf, source=f"F1-optimal on {args.data} (val split)"))
+    zoom = {"imgsz": args.zoom_imgsz, "below": args.zoom_below, "overlap": args.zoom_overlap,
+            "source": args.zoom_source} if args.zoom_imgsz else None
+    entry = write_detector_calibration(args.onnx, conf, source=f"F1-optimal on {args.data} (val split)", zoom=zoom)
+    print(entry)
+    card = args.onnx.with_suffix(".md")
+    if card.is_file():  # the model card says what the pipeline does with the model by default
+        write_card_section(card, entry)
+
+
+def write_card_section(card: Path, entry: dict) -> None:
+    """Replace (or append) the card's "In the pipeline" section with the calibration just written."""
+    lines = [SECTION, "", f"- Operating confidence {entry['conf']}: {entry['source']}. The tracker starts and "
+             "associates tracks at it (a config's `pipeline.tracker.params` overrides)."]
+    z = entry.get("zoom")
+    if z:
+        lines.append(f"- Zoom pass: a second pass at imgsz {z['imgsz']} keeps boxes shorter than {z['below']} of the "
+                     f"frame height, the first pass those taller than {z['below']} x {z['overlap']}; NMS settles "
+                     f"the band (`pipeline.detector.zoom_*` overrides, `zoom_imgsz: 0` = one pass). Chosen with "
+                     f"{z['source']}.")
+    text = card.read_text(encoding="utf-8")
+    head, found, tail = text.partition(SECTION)
+    rest = tail[tail.find("\n## "):] if found and "\n## " in tail else ""
+    card.write_text(head.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n" + rest, encoding="utf-8")
+
+
+SECTION = "## In the pipeline"
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ def test_shipped_deploy_configs_validate(repo: Path, name: str) -> None:
         ({"cameras": [{"name": "a", "kind": "test", "det_file": "x"}] * 2}, "repeated: a"),
         ({"cameras": [{"name": "a", "kind": "test"}], "detector": {"kind": "motdet"}}, "needs det_file for cameras: a"),
         ({"detector": {"imgsz": 16}}, "imgsz 16: 0 (the model's own) or at least 32"),
+        ({"detector": {"zoom_imgsz": 16}}, "zoom_imgsz 16: 0 (one pass) or at least 32"),
+        ({"detector": {"zoom_below": 1.5}}, "zoom_below"),
         ({"cameras": [{"name": "a", "kind": "webcam"}]}, "pipeline.cameras.0.kind"),
         ({"tracklets": {"seq_lenn": 4}}, "pipeline.tracklets.seq_lenn: unknown key"),
     ],
