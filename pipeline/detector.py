@@ -7,6 +7,7 @@ persons only (class 0), so tracking can be judged apart from detection by swappi
 from __future__ import annotations
 
 import ast
+import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ import numpy as np
 
 from streid.records import Detections, Frame
 
+log = logging.getLogger(__name__)
 PERSON = 0
 
 
@@ -114,6 +116,15 @@ class YoloDetector:
         from streid.pipeline.activation import detector_calibration
 
         self.zoom = resolve_zoom(detector_calibration(text), zoom_imgsz, zoom_below, zoom_overlap)
+        if self.zoom is not None and self.zoom.imgsz <= self.imgsz:  # a "zoom" no larger than the first pass
+            from streid.errors import InputError
+
+            if self.zoom.source == "config":
+                raise InputError(f"pipeline.detector.zoom_imgsz {self.zoom.imgsz} must be larger than the first "
+                                 f"pass's imgsz {self.imgsz} (or 0 for one pass)")
+            log.info("detector: its zoom pass at imgsz %d is no larger than imgsz %d: one pass", self.zoom.imgsz,
+                     self.imgsz)
+            self.zoom = None
         if self.zoom is not None:  # the same session runs both sizes: two ONNX Runtime sessions' spinning thread
             _check_resizable(self.weights)  # pools fight over the cores (36 vs 21 ms per frame on 2 cores)
 

@@ -102,3 +102,12 @@ def test_the_config_reaches_the_pipelines_detector() -> None:
     assert own is not None and own.source == "detector calibration" and own.imgsz > built().imgsz
     assert built(zoom_imgsz=0).zoom is None
     assert built(zoom_imgsz=512, zoom_below=0.3).zoom == Zoom(512, 0.3, own.overlap, "config")
+
+
+@pytest.mark.skipif(not BUILTIN.is_file(), reason="built-in detector not made here")
+def test_a_zoom_no_larger_than_the_first_pass_is_dropped_or_refused() -> None:
+    own = YoloDetector().zoom
+    assert own is not None
+    assert YoloDetector(imgsz=own.imgsz).zoom is None  # the model's own zoom adds nothing at that size: one pass
+    with pytest.raises(InputError, match="zoom_imgsz 320 must be larger than the first pass's imgsz 320"):
+        YoloDetector(imgsz=320, zoom_imgsz=320)
