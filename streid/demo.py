@@ -20,6 +20,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = REPO / "configs" / "synth" / "demo.yaml"
 REID_CONFIG = REPO / "configs" / "reid" / "synth.yaml"  # tracklet gates for small synthetic people, matcher thresholds
+JOB_SECTIONS = ("pipeline.", "identity.")  # --set keys of the re-id job (REID_CONFIG); the rest shape the world
 
 
 def run_demo(
@@ -48,7 +49,8 @@ def run_demo(
     seed = secrets.randbelow(10**6) if seed is None else seed
     out = Path(out)
     t0 = time.monotonic()
-    cfg = load_config(DEMO_CONFIG, overrides or [])
+    job_overrides = [o for o in overrides or [] if o.split("=", 1)[0].strip().startswith(JOB_SECTIONS)]
+    cfg = load_config(DEMO_CONFIG, [o for o in overrides or [] if o not in job_overrides])
     world = out / "world"
     with ExitStack() as stack:
 
@@ -63,7 +65,8 @@ def run_demo(
     scenes = world / "scenes"
     videos = {p.stem: p for p in sorted(scenes.glob("*.mp4"))}
     gt = scenes / "gt"
-    job = build_job(videos, out / "reid", REID_CONFIG, scenes / "site.json", [], embedder, detector, None, gt)
+    job = build_job(videos, out / "reid", REID_CONFIG, scenes / "site.json", job_overrides, embedder, detector, None,
+                    gt)
     result = run_reid_job(job, progress=progress)
     if result.interrupted:
         raise KeyboardInterrupt(f"demo interrupted; run the same command (with --seed {seed}) to resume")

@@ -24,7 +24,7 @@ REDUCED = [
 )
 def test_reduced_demo(tmp_path: Path) -> None:
     args = ["demo", "--out", str(tmp_path), "--seed", "4", "--no-progress"]
-    for item in REDUCED:
+    for item in [*REDUCED, "pipeline.detector.zoom_imgsz=0"]:  # a job key reaches the job, not the world
         args += ["--set", item]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
@@ -34,6 +34,7 @@ def test_reduced_demo(tmp_path: Path) -> None:
     assert 0.0 <= summary["mtmc_idf1_offline"] <= 1.0  # measured 0.0086 on this reduced run: no floor to hold
     assert summary["reid_mAP"] >= 0.45  # measured 0.600 (R1 0.3) on seed 4
     assert summary["identities_found"] >= 1
+    assert json.loads((tmp_path / "reid" / "work" / "job.json").read_text())["detector"]["zoom_imgsz"] == 0
     for path in [summary["paths"]["report"], summary["paths"]["eval"], *summary["paths"]["videos"]]:
         assert Path(path).is_file() and Path(path).stat().st_size > 0, path
 
