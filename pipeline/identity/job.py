@@ -139,9 +139,23 @@ def _fingerprint(job: ReidJob) -> dict[str, Any]:
         "det_files": {c: str(v.resolve()) for c, v in job.det_files.items()} if job.det_files else None,
         "detector": None if job.det_files else p.detector.model_dump(mode="json"),
         "embedder": p.embedder.path,
+        "models": _model_stamps(job),  # a model replaced under the same path (retrained, recalibrated) too
         "settings": {k: getattr(p, k).model_dump(mode="json") for k in ("tracker", "tracklets")}
         | {"width": p.width, "height": p.height, "max_frames": p.max_frames},
     }
+
+
+def _model_stamps(job: ReidJob) -> dict[str, Any]:
+    """content_stamp of the detector and re-id model files the job runs (names and defaults resolved)."""
+    from streid.defaults import default_detector, resolve_detector, resolve_embedder
+
+    p = job.pipeline
+    files: dict[str, str] = {}
+    if not job.det_files and p.detector.kind == "yolo":
+        files["detector"] = resolve_detector(p.detector.weights) or str(default_detector())
+    if p.embedder.path:
+        files["embedder"] = resolve_embedder(p.embedder.path)
+    return {k: content_stamp(Path(v)) for k, v in files.items() if Path(v).is_file()}
 
 
 def content_stamp(path: Path, head_bytes: int = 1 << 20) -> dict[str, Any]:

@@ -54,3 +54,21 @@ def test_a_second_run_into_a_held_folder_is_refused_naming_the_holder(synth_site
         holder.kill()
         holder.wait()
     run_reid_job(job, stop=stopped(), embedder=BandColourEmbedder())  # a killed holder leaves no stale lock
+
+
+def test_a_model_replaced_under_the_same_path_is_another_job(synth_site: Path, tmp_path: Path) -> None:
+    from streid.defaults import models_dir
+
+    builtin = models_dir() / "reid_small.onnx"
+    if not builtin.is_file():
+        pytest.skip("built-in re-id model not made here")
+    model = tmp_path / "reid.onnx"
+    shutil.copyfile(builtin, model)
+    job = copied_job(synth_site, tmp_path)
+    job.pipeline = tiny_pipeline(embedder={"path": str(model)})
+    run_reid_job(job, stop=stopped(), embedder=BandColourEmbedder())  # writes the job's fingerprint, stops at once
+    run_reid_job(job, stop=stopped(), embedder=BandColourEmbedder())  # same model: accepted
+    with model.open("ab") as fh:  # recalibrated / retrained in place
+        fh.write(b"\0")
+    with pytest.raises(ValueError, match=r"other models.*--overwrite"):
+        run_reid_job(job, embedder=BandColourEmbedder())
