@@ -52,9 +52,9 @@ def main() -> None:
                                 **{k: calib[k] for k in ("track_activation_threshold", "high_conf_det_threshold")
                                    if k in calib}, **cfg.tracker.params}
     cams: list[tuple[Path, str, int, dict[int, list]]] = []
-    for site in args.sites:
-        import cv2
+    import cv2
 
+    for site in args.sites:
         for cam in (c["name"] for c in json.loads((site / "site.json").read_text())["cameras"]):
             height = int(cv2.VideoCapture(str(site / f"{cam}.mp4")).get(cv2.CAP_PROP_FRAME_HEIGHT))
             rows = {}

@@ -115,7 +115,14 @@ class YoloDetector:
         self.conf, self.iou, self.device, self.half = conf, iou, device, half
         from streid.pipeline.activation import detector_calibration
 
-        self.zoom = resolve_zoom(detector_calibration(text), zoom_imgsz, zoom_below, zoom_overlap)
+        self.calibration = detector_calibration(text)  # read once: the runner's tracker thresholds use it too
+        try:
+            self.zoom = resolve_zoom(self.calibration, zoom_imgsz, zoom_below, zoom_overlap)
+        except (TypeError, ValueError) as exc:  # a hand-edited artifact: name the file, not a traceback
+            from streid.errors import InputError
+
+            raise InputError(f"{self.weights}: unusable zoom in its streid.detector_calibration metadata "
+                             f"({exc})") from None
         if self.zoom is not None and self.zoom.imgsz <= self.imgsz:  # a "zoom" no larger than the first pass
             from streid.errors import InputError
 

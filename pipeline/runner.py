@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from streid.pipeline.activation import ActivationThresholds, detector_calibration
+from streid.pipeline.activation import ActivationThresholds
 from streid.pipeline.config import PipelineSection
 from streid.pipeline.detector import Detector, MOTDetFileDetector, YoloDetector
 from streid.pipeline.embedding import EmbedBatcher, Embedder
@@ -144,7 +144,7 @@ class Runner:
         self.trackers = CameraTrackers(cfg.tracker.name, cfg.tracker.frame_rate, cfg.tracker.lost_track_buffer,
                                        dict(cfg.tracker.params))
         self.activation = ActivationThresholds(self.trackers.factory, dict(cfg.tracker.params),
-                                               detector_calibration(getattr(self.detector, "weights", "") or ""),
+                                               getattr(self.detector, "calibration", None),
                                                cfg.detector.conf if cfg.detector.kind == "yolo" else 0.0)
         self.trackers.set_params(self.activation.values)
         log.info("tracker thresholds: %s", self.activation.line())

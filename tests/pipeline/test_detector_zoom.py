@@ -111,3 +111,17 @@ def test_a_zoom_no_larger_than_the_first_pass_is_dropped_or_refused() -> None:
     assert YoloDetector(imgsz=own.imgsz).zoom is None  # the model's own zoom adds nothing at that size: one pass
     with pytest.raises(InputError, match="zoom_imgsz 320 must be larger than the first pass's imgsz 320"):
         YoloDetector(imgsz=320, zoom_imgsz=320)
+
+
+@pytest.mark.skipif(not BUILTIN.is_file(), reason="built-in detector not made here")
+@pytest.mark.parametrize("zoom", [{"imgsz": "abc"}, {"imgsz": 448, "below": 5}, {"imgsz": [448]}])
+def test_a_hand_edited_zoom_in_the_metadata_is_one_line_naming_the_file(tmp_path: Path, zoom: dict) -> None:
+    import json
+
+    from streid.export.calibration import _rewrite_props
+    from streid.pipeline.activation import DETECTOR_KEY
+
+    weights = shutil.copy(BUILTIN, tmp_path / "edited.onnx")
+    _rewrite_props(weights, {DETECTOR_KEY: json.dumps({"version": 1, "conf": 0.4, "zoom": zoom})})
+    with pytest.raises(InputError, match=r"edited\.onnx: unusable zoom in its streid.detector_calibration"):
+        YoloDetector(weights)
