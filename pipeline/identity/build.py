@@ -25,9 +25,12 @@ def thresholds_from_config(cfg: IdentityConfig, embedder: str | Path | None = No
 
     meta = artifact_meta(embedder) if embedder and cfg.calibration.use_artifact else None
     thresholds = resolve_thresholds(cfg.gate, cfg.offline_threshold, artifact_calibration(meta, str(embedder)))
+    refined = ""
+    if cfg.calibration.refine:
+        both = cfg.calibration.refine_offline or thresholds.offline_source != "artifact"
+        refined = "; refined on this site" + ("" if both else " (the gate)")
     log.info("identity thresholds: gate %.3f (%s), offline_threshold %.3f (%s)%s", thresholds.gate,
-             thresholds.gate_source, thresholds.offline_threshold, thresholds.offline_source,
-             "; refined on this site" if cfg.calibration.refine else "")
+             thresholds.gate_source, thresholds.offline_threshold, thresholds.offline_source, refined)
     return thresholds
 
 
@@ -36,7 +39,8 @@ def calibrator_from_config(cfg: IdentityConfig, thresholds: Thresholds) -> SiteC
     c = cfg.calibration
     if not c.refine:
         return None
-    return SiteCalibrator(thresholds, band=c.band, refit_every=c.refit_every, max_pairs=c.max_pairs)
+    return SiteCalibrator(thresholds, band=c.band, refit_every=c.refit_every, max_pairs=c.max_pairs,
+                          refine_offline=c.refine_offline)
 
 
 def matcher_from_config(cfg: IdentityConfig, dim: int, thresholds: Thresholds | None = None) -> OnlineMatcher:

@@ -74,7 +74,8 @@ class RetentionConfig(Section):
 class CalibrationConfig(Section):
     """Per-site refinement of the thresholds that the config leaves unset (see identity/site_calibration.py)."""
 
-    refine: bool = True  # refit gate/offline_threshold from this site's unlabeled pairs while running
+    refine: bool = True  # refit the gate from this site's unlabeled pairs while running
+    refine_offline: bool = False  # refit offline_threshold too (off: it lost on every validation site, see README)
     use_artifact: bool = True  # start from the embedder artifact's calibration (false: the fallback, site rule only)
     refit_every: int = Field(200, ge=1)  # new negative pairs between two refits
     band: float = Field(0.25, gt=0.0, lt=1.0)  # a refit stays within prior * (1 +- band) (2x band without artifact)
@@ -108,6 +109,9 @@ class IdentityConfig(Section):
     time_tolerance_s: float = Field(0.0, ge=0.0)  # overlaps shorter than this are not "at the same time"
     camera_centering: bool = Field(
         True, description="subtract each camera's mean embedding before matching (identity/centering.py)"
+    )
+    track_mean: bool = Field(
+        True, description="match each tracklet as the mean of its track's clips so far (identity/trackmean.py)"
     )
     site: SiteConfig = Field(default_factory=SiteConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)

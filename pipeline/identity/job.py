@@ -380,12 +380,14 @@ def replay(job: ReidJob, paths: JobPaths, store: Any, done: dict[str, dict[str, 
     from streid.pipeline.identity.build import calibrator_from_config, matcher_from_config, thresholds_from_config
     from streid.pipeline.identity.centering import CameraCentering
     from streid.pipeline.identity.stage import IdentityStage, event_fields, obs_from_event
+    from streid.pipeline.identity.trackmean import TrackMeans
 
     store.clear_identities()
     start = start or thresholds_from_config(job.identity, job.pipeline.embedder.path or None)
     stage = IdentityStage(store, lambda dim: matcher_from_config(job.identity, dim, start), thresholds=start,
                           calibrator=calibrator_from_config(job.identity, start),
-                          centering=CameraCentering() if job.identity.camera_centering else None)
+                          centering=CameraCentering() if job.identity.camera_centering else None,
+                          track_means=TrackMeans() if job.identity.track_mean else None)
     lost = job.pipeline.tracklets.lost_frames
     items: list[tuple[int, int, int, dict[str, Any]]] = []
     for ci, cam in enumerate(job.videos):

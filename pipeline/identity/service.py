@@ -39,6 +39,7 @@ from streid.pipeline.identity.messages import (
     encode_decision,
     tracklet_topic,
 )
+from streid.pipeline.identity.trackmean import TrackMeans
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class IdentityService:
         self.store: Any = None
         self.matcher: Any = None
         self.centering = CameraCentering() if self.cfg.camera_centering else None  # as IdentityStage does
+        self.track_means = TrackMeans() if self.cfg.track_mean else None
         self.pending: dict[str, tuple[TrackletMessage, float]] = {}  # id -> (message, arrival wall time)
         self.unacked: list[Any] = []  # MQTT messages not yet in the inbox
         self.in_flight: dict[int, str] = {}  # decision publish mid -> message id
@@ -279,8 +281,10 @@ class IdentityService:
         from streid.pipeline.identity.build import resume_matcher
 
         obs = [m.obs for m, _ in batch]
+        means = self.track_means.fold(obs) if self.track_means is not None else obs
         if self.centering is not None:
             obs = self.centering.centre(obs)
+            means = self.centering.centre(means) if self.track_means is not None else obs
         if self.matcher is None:
             self.matcher = resume_matcher(self.cfg, self.store, int(obs[0].embedding.size))
         decisions = self.matcher.update(obs)
@@ -288,7 +292,7 @@ class IdentityService:
         devices = {m.obs.camera: m.edge for m, _ in batch}
         out = []
         with self.store.transaction() as cur:
-            self.store.put_tracklets(obs, crops)
+            self.store.put_tracklets(means, crops)  # the track's mean clip: what the offline clustering compares
             self.store.put_decisions(decisions)
             if any(self.devices.get(cam) != edge for cam, edge in devices.items()):
                 self.store.set_meta(DEVICES_KEY, json.dumps({**self.devices, **devices}, sort_keys=True))

@@ -8,7 +8,12 @@ time* (two boxes of one frame are two people). Positives: a tracklet and the pre
 - prior from the artifact's calibration (fitted on a labelled validation site): ``prior * (1 +- band)``;
 - no artifact calibration, prior = the conservative fallback: ``prior * (1 +- 2 * band)`` (the site rule is then
   the best information there is, but one odd site still cannot make it link everything);
-- a threshold set in the config is never refined.
+- a threshold set in the config is never refined;
+- an offline threshold from the artifact is refined only with ``refine_offline`` (off by default; the fallback
+  one always is, as there is nothing better): on the validation sites the
+  same-camera negatives moved it to the edge of its band, up on one site and down on the next, and the
+  artifact's value gave a higher offline IDF1 on every site where they differed (pipeline/identity/README.md).
+  What the site would set is still computed and recorded (``site_offline_threshold``) for the report.
 
 Memory: the last embedding of at most ``max_tracks`` tracks and ``max_pairs`` distances per kind.
 """
@@ -40,8 +45,9 @@ class SiteCalibrator:
     """``seen`` per frame, ``add`` per tracklet batch; ``current`` = the thresholds in force now."""
 
     def __init__(self, prior: Thresholds, band: float = 0.25, refit_every: int = 200, max_pairs: int = 4000,
-                 max_tracks: int = 512) -> None:
+                 max_tracks: int = 512, refine_offline: bool = False) -> None:
         self.prior, self.current = prior, Thresholds(**vars(prior))
+        self.refine_offline = refine_offline
         self.band, self.refit_every, self.max_tracks = band, refit_every, max_tracks
         self.neg: deque[float] = deque(maxlen=max_pairs)
         self.pos: deque[float] = deque(maxlen=max_pairs)
@@ -89,16 +95,18 @@ class SiteCalibrator:
         if p.gate_source != "config":
             cur.gate = self._bounded(fit_threshold(neg, pos, GATE_ALPHA), p.gate, p.gate_source)
             cur.gate_source = f"site (prior {p.gate_source} {p.gate:.3f})"
-        if p.offline_source != "config":
-            cur.offline_threshold = self._bounded(fit_threshold(neg, pos, OFFLINE_ALPHA), p.offline_threshold,
-                                                  p.offline_source)
+        site_offline = self._bounded(fit_threshold(neg, pos, OFFLINE_ALPHA), p.offline_threshold, p.offline_source)
+        if p.offline_source != "config" and (self.refine_offline or p.offline_source != "artifact"):
+            cur.offline_threshold = site_offline
             cur.offline_source = f"site (prior {p.offline_source} {p.offline_threshold:.3f})"
-        rec = {**cur.record(), "n_neg": len(neg), "n_pos": len(pos),
+        rec = {**cur.record(), "site_offline_threshold": site_offline, "n_neg": len(neg), "n_pos": len(pos),
                "quantiles": {"neg": quantile_table(neg), "pos": quantile_table(pos)}}
         self.history.append(rec)
-        log.info("identity thresholds refitted on this site: gate %.3f (%s), offline_threshold %.3f (%s); "
+        log.info("identity thresholds refitted on this site: gate %.3f (%s), offline_threshold %.3f (%s%s); "
                  "%d negative / %d same-track pairs, negative q05 %.3f", cur.gate, cur.gate_source,
-                 cur.offline_threshold, cur.offline_source, len(neg), len(pos), float(np.quantile(neg, 0.05)))
+                 cur.offline_threshold, cur.offline_source,
+                 "" if cur.offline_threshold == site_offline else f"; the site alone would set {site_offline:.3f}",
+                 len(neg), len(pos), float(np.quantile(neg, 0.05)))
         return cur
 
     def _bounded(self, fitted: float, prior: float, source: str) -> float:

@@ -24,6 +24,7 @@ from streid.pipeline.identity.matcher import OnlineMatcher
 from streid.pipeline.identity.records import Decision, TrackletObs, from_tracklet, normalise, track_span
 from streid.pipeline.identity.site_calibration import SiteCalibrator
 from streid.pipeline.identity.store import Store
+from streid.pipeline.identity.trackmean import TrackMeans
 from streid.records import Tracklet, TrackletState
 
 PURGE_EVERY_S = 600.0  # how often a long run applies the retention TTLs, at most
@@ -72,8 +73,10 @@ class IdentityStage:
     def __init__(self, store: Store, matcher_factory: Callable[[int], OnlineMatcher] | None, *,
                  t_offsets: dict[str, float] | None = None, track_offsets: dict[str, int] | None = None,
                  clock: Literal["video", "wall"] = "video", thresholds: Thresholds | None = None,
-                 calibrator: SiteCalibrator | None = None, centering: CameraCentering | None = None) -> None:
+                 calibrator: SiteCalibrator | None = None, centering: CameraCentering | None = None,
+                 track_means: TrackMeans | None = None) -> None:
         self.store = store
+        self.track_means = track_means  # the store (and so the offline clustering) keeps each track's mean clip
         self.centering = centering  # camera-bias removal: matching (and the store) work in the centred space
         self.factory = matcher_factory
         self.calibrator = calibrator  # refines the gate / offline threshold from this site's pairs
@@ -110,12 +113,14 @@ class IdentityStage:
         """Write the tracklets (and crops) to the store, then match them jointly (None each when only recording)."""
         if not obs:
             return []
+        means = self.track_means.fold(obs) if self.track_means is not None else obs
         if self.centering is not None and self.factory is not None:
             obs = self.centering.centre(obs)
             mean = self.centering.average_mean() if self.centering.updated else None  # updates move no mean
             if mean is not None:  # image search (no camera) subtracts this: see search.to_matching_space
                 self.store.set_meta(CAMERA_MEAN_KEY, json.dumps([round(float(v), 6) for v in mean]))
-        self.store.put_tracklets(obs, crops)
+            means = self.centering.centre(means) if self.track_means is not None else obs  # tracks known: no update
+        self.store.put_tracklets(means, crops)
         if self.factory is None:
             return [None] * len(obs)
         if self.matcher is None:
@@ -201,4 +206,5 @@ def stage_from_config(cfg: IdentityConfig, out_dir: str | Path, embedder: str | 
     return IdentityStage(store, lambda dim: resume_matcher(cfg, store, dim, thresholds), track_offsets=offsets,
                          clock="wall" if live else "video", thresholds=thresholds,
                          calibrator=calibrator_from_config(cfg, thresholds),
-                         centering=CameraCentering() if cfg.camera_centering else None)
+                         centering=CameraCentering() if cfg.camera_centering else None,
+                         track_means=TrackMeans() if cfg.track_mean else None)

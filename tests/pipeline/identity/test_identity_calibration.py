@@ -102,6 +102,18 @@ def test_site_refit_follows_the_site_within_a_band() -> None:
     assert len(cal.neg) <= 500 and len(cal.last) <= cal.max_tracks
 
 
+def test_artifact_offline_threshold_is_kept_unless_asked_and_the_site_value_is_recorded() -> None:
+    prior = resolve_thresholds(None, None, Calibration(0.30, 0.30, 0, 0))
+    kept, refined = (SiteCalibrator(prior, refit_every=30, refine_offline=r) for r in (False, True))
+    for cal in (kept, refined):
+        _site(cal, 40, spread=0.05)
+    assert kept.current.offline_threshold == 0.30 and kept.current.offline_source == "artifact"
+    assert kept.history[-1]["site_offline_threshold"] == pytest.approx(0.30 * 1.25)  # what the site would set
+    assert kept.current.gate == pytest.approx(0.30 * 1.25)  # the gate is refined either way
+    assert refined.current.offline_threshold == pytest.approx(0.30 * 1.25)
+    assert refined.current.offline_source.startswith("site (prior artifact")
+
+
 def test_site_never_refines_a_config_value() -> None:
     cal = SiteCalibrator(resolve_thresholds(0.12, None, None), refit_every=10)
     _site(cal, 20, spread=0.05)
