@@ -100,7 +100,7 @@ class DetectorConfig(Section):
 class TrackerConfig(Section):
     """Per-camera multi-object tracker from Roboflow ``trackers``; ``params`` go to its constructor."""
 
-    name: Literal["bytetrack", "sort", "ocsort"] = "bytetrack"
+    name: Literal["bytetrack", "sort", "ocsort", "botsort", "cbiou"] = "bytetrack"
     frame_rate: float = Field(30.0, gt=0)
     lost_track_buffer: int = Field(30, ge=1)
     params: dict[str, float | int] = Field(default_factory=dict)

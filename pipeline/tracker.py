@@ -14,7 +14,8 @@ def tracker_factories() -> dict[str, Callable[..., Any]]:
     """Selectable trackers by name (imported on use)."""
     import trackers
 
-    return {"bytetrack": trackers.ByteTrackTracker, "sort": trackers.SORTTracker, "ocsort": trackers.OCSORTTracker}
+    return {"bytetrack": trackers.ByteTrackTracker, "sort": trackers.SORTTracker, "ocsort": trackers.OCSORTTracker,
+            "botsort": trackers.BoTSORTTracker, "cbiou": trackers.CBIoUTracker}
 
 
 class CameraTrackers:

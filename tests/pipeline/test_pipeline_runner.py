@@ -116,8 +116,9 @@ def test_max_frames_stops_every_camera_there(scenes: dict[str, SceneFiles], tmp_
 
 
 # measured (cam0/cam1): sort MOTA 0.967/0.956, IDF1 0.983/0.977; ocsort MOTA 0.983/0.978, IDF1 0.992/0.989
-@pytest.mark.parametrize(("tracker", "mota", "idf1"), [("sort", 0.9, 0.9), ("ocsort", 0.9, 0.9)])
-def test_sort_and_ocsort_track_the_scenes(scenes: dict[str, SceneFiles], tmp_path: Path, make_config: Any,
+@pytest.mark.parametrize(("tracker", "mota", "idf1"), [("sort", 0.9, 0.9), ("ocsort", 0.9, 0.9), ("botsort", 0.9, 0.9),
+                                                       ("cbiou", 0.9, 0.9)])
+def test_other_trackers_track_the_scenes(scenes: dict[str, SceneFiles], tmp_path: Path, make_config: Any,
                                           tracker: str, mota: float, idf1: float) -> None:
     from trackers.eval import evaluate_mot_sequence
 
