@@ -27,7 +27,8 @@ from scipy.optimize import linear_sum_assignment
 
 from streid.pipeline.motgt import GroundTruth, Rows, drop_distractor_matches, iou, load_rows, read_gt, split_rows
 
-__all__ = ["IdScores", "MtmcReport", "evaluate", "evaluate_files", "iou", "link_scores", "read_mot"]
+__all__ = ["IdScores", "MtmcReport", "association_bound", "evaluate", "evaluate_files", "iou", "link_scores",
+           "read_mot"]
 
 
 def read_mot(path: str | Path) -> Rows:
@@ -43,6 +44,9 @@ class IdScores:
     idtp: int
     idfp: int
     idfn: int
+
+
+_SPAN = 1 << 32  # camera k's local track t becomes (k + 1) * _SPAN + t: unique over cameras
 
 
 def _agreements(gt: dict[str, Rows], pred: dict[str, Rows], threshold: float) -> tuple[Counter, int, int,
@@ -143,3 +147,35 @@ def evaluate_files(gt: dict[str, Path], pred: dict[str, Path], iou_threshold: fl
     report = evaluate({c: t.scored for c, t in truths.items()}, preds, iou_threshold)
     report.dialects = {c: t.describe() for c, t in truths.items()}
     return report
+
+
+def association_bound(gt: dict[str, Path], local: dict[str, Path], keep: set[tuple[str, int]] | None = None,
+                      iou_threshold: float = 0.5, dialect: str = "auto") -> IdScores:
+    """Multi-camera IDF1 if every local track (camera, track id) got the ground-truth id it agrees with most.
+
+    The best the cross-camera association could do with these tracks: the gap to the job's IDF1 is what the
+    re-id and clustering lose, the gap to 1 what the detector and tracker lose (a track that covers two people
+    keeps one of them, a missed box stays missed). Tracks that agree with no ground truth keep an id of their own.
+    ``keep``: only these (camera, local track id) count, e.g. the tracks the identity stage gave an id.
+    """
+    truths: dict[str, GroundTruth] = {c: read_gt(p, dialect) for c, p in gt.items()}
+    pred: dict[str, Rows] = {}
+    for k, (c, path) in enumerate(sorted(local.items())):
+        rows = read_mot(path) if Path(path).exists() else {}
+        if keep is not None:
+            rows = {f: r[[(c, int(t)) in keep for t in r[:, 0]]] for f, r in rows.items()}
+        rows = drop_distractor_matches({f: r for f, r in rows.items() if len(r)}, truths[c], iou_threshold)
+        pred[c] = {f: np.column_stack([r[:, 0] + (k + 1) * _SPAN, r[:, 1:]]) for f, r in rows.items()}
+    scored = {c: t.scored for c, t in truths.items()}
+    _, _, _, per_track = _agreements(scored, pred, iou_threshold)
+    majority = {key[1]: c.most_common(1)[0][0] for key, c in per_track.items() if c}
+    fresh = -1
+    for frames in pred.values():
+        for f, r in frames.items():
+            ids = []
+            for x in r[:, 0].astype(np.int64):
+                if int(x) not in majority:
+                    majority[int(x)], fresh = fresh, fresh - 1  # negative ids never meet a ground-truth id
+                ids.append(majority[int(x)])
+            frames[f] = np.column_stack([ids, r[:, 1:]])
+    return evaluate(scored, pred, iou_threshold).overall

@@ -474,7 +474,7 @@ def evaluate_job(job: ReidJob, paths: JobPaths) -> dict[str, Any]:
 
     Every score reads the ground truth by one MOTChallenge dialect, named in ``gt_dialect`` (and logged).
     """
-    from streid.pipeline.identity.evaluate import evaluate_files
+    from streid.pipeline.identity.evaluate import association_bound, evaluate_files
 
     assert job.gt is not None
     cams = list(job.videos)
@@ -499,6 +499,10 @@ def evaluate_job(job: ReidJob, paths: JobPaths) -> dict[str, Any]:
         per_camera[c]["tracker"] = tracker_scores(gt[c], job.gt_dialect, paths.cam(c) / f"{c}.txt",
                                                   paths.work / "gt" / f"{c}.txt")
     out["per_camera"] = per_camera
+    if paths.identities.is_file():  # the same tracks, each given its best ground-truth id: what association could reach
+        keep = set(_parse_ids(json.loads(paths.identities.read_text())["final"]))
+        b = association_bound(gt, {c: paths.cam(c) / f"{c}.txt" for c in cams}, keep, dialect=job.gt_dialect)
+        out["association_bound"] = {"idf1": round(b.idf1, 4), "idp": round(b.idp, 4), "idr": round(b.idr, 4)}
     return out
 
 

@@ -124,3 +124,20 @@ def test_every_right_link_counts(tmp_path: Path) -> None:
     pred = {c: write(tmp_path / f"p{c}.txt", [(f, 4, 0.0) for f in range(1, 5)]) for c in ("c1", "c2", "c3")}
     r = evaluate_files(gt, pred)
     assert (r.link_precision, r.link_recall) == (1.0, 1.0)
+
+
+def test_association_bound_gives_each_local_track_its_best_identity(tmp_path: Path) -> None:
+    """Local ids restart per camera and a false track (cam2 id 3, frames 1-2, far away) matches nobody: with every
+    track named after its person, IDTP = 12 of 12 GT boxes and 14 predicted boxes -> IDF1 24/26; without it, 1."""
+    from streid.pipeline.identity.evaluate import association_bound
+
+    gt = scene(tmp_path)
+    l1 = write(tmp_path / "l1.txt", [(f, 1, 0.0) for f in range(1, 5)])
+    l2 = write(tmp_path / "l2.txt", [(f, 2, 0.0) for f in range(5, 9)] + [(f, 1, 100.0) for f in range(1, 5)]
+               + [(f, 3, 300.0) for f in (1, 2)])
+    local = {"cam1": l1, "cam2": l2}
+    assert evaluate_files(gt, local).overall.idf1 == pytest.approx(16 / 26)  # as numbered: id 1 is both people
+    bound = association_bound(gt, local)
+    assert (bound.idtp, bound.idfp, bound.idfn) == (12, 2, 0) and bound.idf1 == pytest.approx(24 / 26)
+    kept = association_bound(gt, local, keep={("cam1", 1), ("cam2", 1), ("cam2", 2)})  # the false track left out
+    assert kept.idf1 == 1.0
