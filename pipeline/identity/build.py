@@ -9,7 +9,7 @@ from streid.pipeline.identity.calibration import Thresholds, artifact_calibratio
 from streid.pipeline.identity.config import IdentityConfig
 from streid.pipeline.identity.constraints import Constraints
 from streid.pipeline.identity.matcher import OnlineMatcher
-from streid.pipeline.identity.site_calibration import SiteCalibrator
+from streid.pipeline.identity.site_calibration import SiteCalibrator, refines_offline
 from streid.pipeline.identity.store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def thresholds_from_config(cfg: IdentityConfig, embedder: str | Path | None = No
     thresholds = resolve_thresholds(cfg.gate, cfg.offline_threshold, artifact_calibration(meta, str(embedder)))
     refined = ""
     if cfg.calibration.refine:
-        both = cfg.calibration.refine_offline or thresholds.offline_source != "artifact"
+        both = refines_offline(thresholds.offline_source, cfg.calibration.refine_offline)
         refined = "; refined on this site" + ("" if both else " (the gate)")
     log.info("identity thresholds: gate %.3f (%s), offline_threshold %.3f (%s)%s", thresholds.gate,
              thresholds.gate_source, thresholds.offline_threshold, thresholds.offline_source, refined)

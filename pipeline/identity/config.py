@@ -111,7 +111,7 @@ class IdentityConfig(Section):
         True, description="subtract each camera's mean embedding before matching (identity/centering.py)"
     )
     track_mean: bool = Field(
-        True, description="match each tracklet as the mean of its track's clips so far (identity/trackmean.py)"
+        True, description="store each track as the mean of its clips so far, for the offline pass (trackmean.py)"
     )
     site: SiteConfig = Field(default_factory=SiteConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)

@@ -281,10 +281,11 @@ class IdentityService:
         from streid.pipeline.identity.build import resume_matcher
 
         obs = [m.obs for m, _ in batch]
-        means = self.track_means.fold(obs) if self.track_means is not None else obs
+        means = self.track_means.fold(obs) if self.track_means is not None else None
         if self.centering is not None:
             obs = self.centering.centre(obs)
-            means = self.centering.centre(means) if self.track_means is not None else obs
+            if means is not None:
+                means = self.centering.centre(means)  # their tracks are known now: the camera means do not move
         if self.matcher is None:
             self.matcher = resume_matcher(self.cfg, self.store, int(obs[0].embedding.size))
         decisions = self.matcher.update(obs)
@@ -292,7 +293,7 @@ class IdentityService:
         devices = {m.obs.camera: m.edge for m, _ in batch}
         out = []
         with self.store.transaction() as cur:
-            self.store.put_tracklets(means, crops)  # the track's mean clip: what the offline clustering compares
+            self.store.put_tracklets(obs if means is None else means, crops)  # what the offline pass compares
             self.store.put_decisions(decisions)
             if any(self.devices.get(cam) != edge for cam, edge in devices.items()):
                 self.store.set_meta(DEVICES_KEY, json.dumps({**self.devices, **devices}, sort_keys=True))

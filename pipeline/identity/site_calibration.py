@@ -41,6 +41,12 @@ log = logging.getLogger(__name__)
 Key = tuple[str, int]
 
 
+def refines_offline(source: str, asked: bool) -> bool:
+    """Whether the site refits an offline threshold that came from ``source`` (``calibration.refine_offline``:
+    ``asked``): never a config value, an artifact's only when asked, the fallback always."""
+    return source != "config" and (asked or source != "artifact")
+
+
 class SiteCalibrator:
     """``seen`` per frame, ``add`` per tracklet batch; ``current`` = the thresholds in force now."""
 
@@ -96,7 +102,7 @@ class SiteCalibrator:
             cur.gate = self._bounded(fit_threshold(neg, pos, GATE_ALPHA), p.gate, p.gate_source)
             cur.gate_source = f"site (prior {p.gate_source} {p.gate:.3f})"
         site_offline = self._bounded(fit_threshold(neg, pos, OFFLINE_ALPHA), p.offline_threshold, p.offline_source)
-        if p.offline_source != "config" and (self.refine_offline or p.offline_source != "artifact"):
+        if refines_offline(p.offline_source, self.refine_offline):
             cur.offline_threshold = site_offline
             cur.offline_source = f"site (prior {p.offline_source} {p.offline_threshold:.3f})"
         rec = {**cur.record(), "site_offline_threshold": site_offline, "n_neg": len(neg), "n_pos": len(pos),
