@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from streid.pipeline.tracklets import GateParams, gate_failures, passing
+import numpy as np
+
+from streid.pipeline.tracklets import GateParams, passing
 from streid.records import Detections
 
 GATE_KEYS = {name: f"pipeline.tracklets.{name}" for name in GateParams.__dataclass_fields__}
@@ -30,15 +32,16 @@ class Funnel:
     max_height: float = 0.0
     rejected: Counter = field(default_factory=Counter)  # gate criterion -> tracked boxes it failed
 
-    def see(self, dets: Detections, tracked: Detections, width: int, height: int, gate: GateParams) -> None:
+    def see(self, dets: Detections, tracked: Detections, fails: dict[str, np.ndarray]) -> None:
+        """One frame: its detections, the tracked ones, and which crop-gate criteria each tracked box failed (the
+        tracklet buffer's :attr:`~streid.pipeline.tracklets.TrackletBuffer.last_fails`, computed once per frame)."""
         self.frames += 1
         self.detected += len(dets)
         if len(dets):
             self.max_conf = max(self.max_conf, float(dets.confidence.max()))
             self.max_height = max(self.max_height, float((dets.xyxy[:, 3] - dets.xyxy[:, 1]).max()))
         self.tracked += len(tracked)
-        if len(tracked):
-            fails = gate_failures(tracked, width, height, gate)
+        if len(tracked) and fails:
             self.good += int(passing(fails).sum())
             self.rejected.update({name: int(mask.sum()) for name, mask in fails.items() if mask.any()})
 

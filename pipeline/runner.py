@@ -256,10 +256,11 @@ class Runner:
             if self.identity is not None and tracked.tracker_id is not None:
                 self.identity.seen(frame.camera, tracked.tracker_id.tolist(), frame.pts)
             with self.metrics.stage("tracklets"):
-                new = self.buffers[frame.camera].update(frame, tracked)
+                buffer = self.buffers[frame.camera]
+                new = buffer.update(frame, tracked)
                 self.batcher.add(new)
                 funnel = self.funnels[frame.camera]
-                funnel.see(dets, tracked, frame.image.shape[1], frame.image.shape[0], self.gate)
+                funnel.see(dets, tracked, buffer.last_fails)
                 funnel.tracklets += len(new)
             if self.mot:
                 self.mot[frame.camera].write(frame.index, tracked)

@@ -156,12 +156,13 @@ class TrackletBuffer:
         self.update_every, self.lost_frames, self.min_gap = update_every, lost_frames, min_gap
         self.edge_fallback = edge_fallback
         self.tracks: dict[int, _Track] = {}
+        self.last_fails: dict[str, np.ndarray] = {}  # the last frame's gate failures (the run's funnel counts them)
 
     def update(self, frame: Frame, dets: Detections) -> list[Tracklet]:
         if dets.tracker_id is None:
             raise ValueError("the tracklet buffer needs tracked detections (tracker_id)")
         height, width = frame.image.shape[:2]
-        fails = gate_failures(dets, width, height, self.gate) if len(dets) else {}
+        fails = self.last_fails = gate_failures(dets, width, height, self.gate) if len(dets) else {}
         good = passing(fails) if fails else np.zeros(0, bool)
         cut_only = fails["edge_margin"] & passing(fails, ignore="edge_margin") if fails and self.edge_fallback \
             else np.zeros(len(dets), bool)
