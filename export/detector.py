@@ -207,10 +207,33 @@ def _calibration_data(data: str | Path | None, train_args: dict[str, Any], weigh
     )
 
 
+def split_dirs(data_yaml: str | Path) -> dict[str, list[Path]]:
+    """The image folders of each split of a YOLO data.yaml (one folder or a list, as ultralytics allows), absolute."""
+    import yaml
+
+    data_yaml = Path(data_yaml)
+    spec = yaml.safe_load(data_yaml.read_text(encoding="utf-8")) or {}
+    root = Path(spec.get("path") or data_yaml.parent)
+    if not root.is_absolute():
+        root = data_yaml.parent / root
+    out: dict[str, list[Path]] = {}
+    for split in ("train", "val"):
+        value = spec.get(split, f"images/{split}")
+        out[split] = [(root / str(v)).resolve() for v in (value if isinstance(value, list) else [value])]
+    return out
+
+
 def data_images(data_yaml: str | Path | None) -> list[Path]:
     """Image files of a YOLO data.yaml's val split (then train), sorted; empty when unavailable."""
     if not data_yaml or not Path(data_yaml).is_file():
         return []
+    dirs = split_dirs(data_yaml)
+    for split in ("val", "train"):
+        files = sorted(p for d in dirs[split] if d.is_dir() for p in d.iterdir()
+                       if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        if files:
+            return files
+    return []
     import yaml
 
     spec = yaml.safe_load(Path(data_yaml).read_text(encoding="utf-8")) or {}

