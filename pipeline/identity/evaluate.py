@@ -137,11 +137,16 @@ def evaluate(gt: dict[str, Rows], pred: dict[str, Rows], iou_threshold: float = 
     return MtmcReport(_scores(pairs, n_gt, n_pred), per_camera, precision, recall)
 
 
-def evaluate_files(gt: dict[str, Path], pred: dict[str, Path], iou_threshold: float = 0.5,
+def read_truths(gt: dict[str, Path | GroundTruth], dialect: str = "auto") -> dict[str, GroundTruth]:
+    """Ground truth per camera, read in ``dialect``; already read ones pass through (a job reads each file once)."""
+    return {c: p if isinstance(p, GroundTruth) else read_gt(p, dialect) for c, p in gt.items()}
+
+
+def evaluate_files(gt: dict[str, Path | GroundTruth], pred: dict[str, Path], iou_threshold: float = 0.5,
                    dialect: str = "auto") -> MtmcReport:
     """:func:`evaluate` on ``camera -> MOT file`` mappings (a missing prediction file counts as empty); ground truth
     is read in ``dialect`` and predictions on its distractors are dropped first."""
-    truths: dict[str, GroundTruth] = {c: read_gt(p, dialect) for c, p in gt.items()}
+    truths = read_truths(gt, dialect)
     preds = {c: drop_distractor_matches(read_mot(p), truths[c], iou_threshold) if c in truths else read_mot(p)
              for c, p in pred.items() if Path(p).exists()}
     report = evaluate({c: t.scored for c, t in truths.items()}, preds, iou_threshold)
@@ -149,8 +154,9 @@ def evaluate_files(gt: dict[str, Path], pred: dict[str, Path], iou_threshold: fl
     return report
 
 
-def association_bound(gt: dict[str, Path], local: dict[str, Path], keep: set[tuple[str, int]] | None = None,
-                      iou_threshold: float = 0.5, dialect: str = "auto") -> IdScores:
+def association_bound(gt: dict[str, Path | GroundTruth], local: dict[str, Path],
+                      keep: set[tuple[str, int]] | None = None, iou_threshold: float = 0.5,
+                      dialect: str = "auto") -> IdScores:
     """Multi-camera IDF1 if every local track (camera, track id) got the ground-truth id it agrees with most.
 
     The best the cross-camera association could do with these tracks: the gap to the job's IDF1 is what the
@@ -158,7 +164,7 @@ def association_bound(gt: dict[str, Path], local: dict[str, Path], keep: set[tup
     keeps one of them, a missed box stays missed). Tracks that agree with no ground truth keep an id of their own.
     ``keep``: only these (camera, local track id) count, e.g. the tracks the identity stage gave an id.
     """
-    truths: dict[str, GroundTruth] = {c: read_gt(p, dialect) for c, p in gt.items()}
+    truths = read_truths(gt, dialect)
     pred: dict[str, Rows] = {}
     for k, (c, path) in enumerate(sorted(local.items())):
         rows = read_mot(path) if Path(path).exists() else {}

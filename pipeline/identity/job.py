@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streid.errors import InputError
 from streid.lock import output_lock
@@ -41,6 +41,9 @@ from streid.pipeline.config import PipelineSection
 from streid.pipeline.identity.calibration import Thresholds
 from streid.pipeline.identity.config import IdentityConfig
 from streid.pipeline.imageseq import is_image_sequence
+
+if TYPE_CHECKING:
+    from streid.pipeline.motgt import GroundTruth
 
 log = logging.getLogger(__name__)
 
@@ -474,11 +477,11 @@ def evaluate_job(job: ReidJob, paths: JobPaths) -> dict[str, Any]:
 
     Every score reads the ground truth by one MOTChallenge dialect, named in ``gt_dialect`` (and logged).
     """
-    from streid.pipeline.identity.evaluate import association_bound, evaluate_files
+    from streid.pipeline.identity.evaluate import association_bound, evaluate_files, read_truths
 
     assert job.gt is not None
     cams = list(job.videos)
-    gt = {c: job.gt[c] for c in cams}
+    gt = read_truths({c: job.gt[c] for c in cams}, job.gt_dialect)  # read once for every score below
     reports = {name: evaluate_files(gt, {c: paths.tracks(c, online=name == "online") for c in cams},
                                     dialect=job.gt_dialect) for name in ("offline", "online")}
     for line in reports["offline"].dialects.values():
@@ -506,18 +509,18 @@ def evaluate_job(job: ReidJob, paths: JobPaths) -> dict[str, Any]:
     return out
 
 
-def tracker_scores(gt: Path, dialect: str, tracks: Path, scored_gt: Path) -> dict[str, float]:
+def tracker_scores(gt: Path | GroundTruth, dialect: str, tracks: Path, scored_gt: Path) -> dict[str, float]:
     """One camera's local tracks (MOT file) against its ground truth: HOTA / IDF1 / MOTA from ``trackers.eval``.
 
     trackers.eval knows MOT17 rows only, so the ground truth is first written to ``scored_gt`` as ``dialect`` scores
     it. No track at all scores 0, not an error."""
     from trackers.eval import evaluate_mot_sequence
 
-    from streid.pipeline.motgt import read_gt, write_normalised
+    from streid.pipeline.motgt import GroundTruth, read_gt, write_normalised
 
     if not tracks.is_file() or tracks.stat().st_size == 0:
         return {"HOTA": 0.0, "IDF1": 0.0, "MOTA": 0.0}
-    scored = write_normalised(read_gt(gt, dialect), scored_gt)
+    scored = write_normalised(gt if isinstance(gt, GroundTruth) else read_gt(gt, dialect), scored_gt)
     s = evaluate_mot_sequence(scored, tracks, metrics=["CLEAR", "HOTA", "Identity"])
     return {"HOTA": round(float(s.HOTA.HOTA), 4), "IDF1": round(float(s.Identity.IDF1), 4),
             "MOTA": round(float(s.CLEAR.MOTA), 4)}
