@@ -234,18 +234,6 @@ def data_images(data_yaml: str | Path | None) -> list[Path]:
         if files:
             return files
     return []
-    import yaml
-
-    spec = yaml.safe_load(Path(data_yaml).read_text(encoding="utf-8")) or {}
-    root = Path(spec.get("path") or Path(data_yaml).parent)
-    for split in ("val", "train"):
-        entry = spec.get(split)
-        folder = root / entry if isinstance(entry, str) else None
-        if folder is not None and folder.is_dir():
-            files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-            if files:
-                return files
-    return []
 
 
 def sample_image(data_yaml: str | Path | None, imgsz: int) -> np.ndarray:

@@ -25,7 +25,8 @@ what=${1:-all}
 
 make_detector() {
   # YOLO11 head on the ImageNet MobileNetV2 trunk, trained on the randomised world's detection set at imgsz 320
-  # in three stages, then with the configs/synth styles' sets in a fourth (below), exported to ONNX with its card; then its operating confidence is fitted on the val split.
+  # in three stages, then with the configs/synth styles' sets in a fourth (below), exported to ONNX with its card;
+  # then its operating confidence is fitted on the val split.
   echo "[models] person detector -> $MODELS/person_detector.onnx"
   # stage 1: 4-camera set, trunk from the packaged ImageNet weights; stage 2: 48-camera set (many viewpoints,
   # distances and backgrounds), continued from stage 1's best weights; stage 3: another 48-camera set, from stage 2

@@ -81,35 +81,31 @@ def _find(path: str | Path) -> Path:
     return REPO / path if (REPO / path).exists() else path
 
 
-def render_synthetic(cfg: DetectorTrainConfig, out: Path, seed: int) -> Path:
-    """Render (or resume) the synthetic detection set into ``OUT/data``; returns its data.yaml."""
+def _render_detection(synth_config: str, overrides: list[str], root: Path, seed: int) -> Path:
+    """Render (or resume) one synth preset's detection set into ``ROOT/detection``; returns its data.yaml."""
     from streid.config import load_config
     from streid.train.synth.cli import run_synth
 
-    preset = _find(cfg.synth_config)
-    overrides = [f"synth.detection.images={cfg.synth_images}"] if cfg.synth_images else []
-    synth = load_config(preset, overrides)
+    synth = load_config(_find(synth_config), overrides)
     synth.require("synth")
-    root = out / "data"
     run_synth(synth, root, seed=seed, parts=["detection"], overwrite=False)
     return root / "detection" / "data.yaml"
+
+
+def render_synthetic(cfg: DetectorTrainConfig, out: Path, seed: int) -> Path:
+    """Render (or resume) the synthetic detection set into ``OUT/data``; returns its data.yaml."""
+    overrides = [f"synth.detection.images={cfg.synth_images}"] if cfg.synth_images else []
+    return _render_detection(cfg.synth_config, overrides, out / "data", seed)
 
 
 def render_sets(cfg: DetectorTrainConfig, out: Path, main_yaml: Path) -> Path:
     """Render ``cfg.sets`` into ``OUT/data/sets`` and write ``OUT/data/mixed.yaml``: the main set's folders and
     theirs, per split, so that ultralytics trains (and validates) on all of them."""
-    from streid.config import load_config
-    from streid.train.synth.cli import run_synth
-
     dirs = split_dirs(main_yaml)
     for i, extra in enumerate(cfg.sets):
-        preset = _find(extra.synth_config)
         overrides = [f"synth.detection.{k}={v}" for k, v in (("images", extra.images), ("cameras", extra.cameras)) if v]
-        synth = load_config(preset, overrides)
-        synth.require("synth")
-        root = out / "data" / "sets" / f"{i}-{preset.stem}-s{extra.seed}"
-        run_synth(synth, root, seed=extra.seed, parts=["detection"], overwrite=False)
-        for split, more in split_dirs(root / "detection" / "data.yaml").items():
+        root = out / "data" / "sets" / f"{i}-{Path(extra.synth_config).stem}-s{extra.seed}"
+        for split, more in split_dirs(_render_detection(extra.synth_config, overrides, root, extra.seed)).items():
             dirs[split] += more
     mixed = out / "data" / "mixed.yaml"
     mixed.parent.mkdir(parents=True, exist_ok=True)
