@@ -280,12 +280,9 @@ class IdentityService:
     def _decide(self, batch: list[tuple[TrackletMessage, float]]) -> None:
         from streid.pipeline.identity.build import resume_matcher
 
-        obs = [m.obs for m, _ in batch]
-        means = self.track_means.fold(obs) if self.track_means is not None else None
-        if self.centering is not None:
-            obs = self.centering.centre(obs)
-            if means is not None:
-                means = self.centering.centre(means)  # their tracks are known now: the camera means do not move
+        raw = [m.obs for m, _ in batch]
+        obs = self.centering.centre(raw) if self.centering is not None else raw
+        stored = obs if self.track_means is None else self.track_means.stored(raw, self.centering)
         if self.matcher is None:
             self.matcher = resume_matcher(self.cfg, self.store, int(obs[0].embedding.size))
         decisions = self.matcher.update(obs)
@@ -293,7 +290,7 @@ class IdentityService:
         devices = {m.obs.camera: m.edge for m, _ in batch}
         out = []
         with self.store.transaction() as cur:
-            self.store.put_tracklets(obs if means is None else means, crops)  # what the offline pass compares
+            self.store.put_tracklets(stored, crops)  # what the offline pass compares
             self.store.put_decisions(decisions)
             if any(self.devices.get(cam) != edge for cam, edge in devices.items()):
                 self.store.set_meta(DEVICES_KEY, json.dumps({**self.devices, **devices}, sort_keys=True))

@@ -113,15 +113,13 @@ class IdentityStage:
         """Write the tracklets (and crops) to the store, then match them jointly (None each when only recording)."""
         if not obs:
             return []
-        means = self.track_means.fold(obs) if self.track_means is not None else None
-        if self.centering is not None and self.factory is not None:
-            obs = self.centering.centre(obs)
-            mean = self.centering.average_mean() if self.centering.updated else None  # updates move no mean
+        raw, centering = obs, self.centering if self.factory is not None else None
+        if centering is not None:
+            obs = centering.centre(obs)
+            mean = centering.average_mean() if centering.updated else None  # updates move no mean
             if mean is not None:  # image search (no camera) subtracts this: see search.to_matching_space
                 self.store.set_meta(CAMERA_MEAN_KEY, json.dumps([round(float(v), 6) for v in mean]))
-            if means is not None:
-                means = self.centering.centre(means)  # their tracks are known now: the camera means do not move
-        self.store.put_tracklets(obs if means is None else means, crops)
+        self.store.put_tracklets(obs if self.track_means is None else self.track_means.stored(raw, centering), crops)
         if self.factory is None:
             return [None] * len(obs)
         if self.matcher is None:

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from streid.pipeline.identity.records import TrackletObs, normalise
+
+if TYPE_CHECKING:
+    from streid.pipeline.identity.centering import CameraCentering
 
 Key = tuple[str, int]
 
@@ -42,3 +46,10 @@ class TrackMeans:
         while len(self.sums) > self.max_tracks:
             self.sums.popitem(last=False)
         return out
+
+    def stored(self, raw: list[TrackletObs], centering: CameraCentering | None = None) -> list[TrackletObs]:
+        """What the store keeps for these clips: each one's track mean (from the ``raw``, uncentred embeddings),
+        centred like the clips the matcher gets. Call it after ``centering`` has seen the clips themselves: their
+        tracks are known then, so centring the means moves no camera mean."""
+        means = self.fold(raw)
+        return centering.centre(means) if centering is not None else means
