@@ -156,3 +156,7 @@ def test_more_synthetic_sets_are_rendered_and_joined_to_the_main_one(tmp_path: P
     assert check_det_dataset(str(mixed))["nc"] == 1  # ultralytics reads the joined list as it is
     with pytest.raises(ConfigError, match="seed"):  # an extra world names its seed: it must stay off judged ones
         load_config(CONFIG, [f"detector_train.sets=[{{synth_config: {TINY}}}]"])
+    hostile = load_config(CONFIG, ["detector_train.sets=[{synth_config: ../../../etc/passwd, seed: 3}]"])
+    with pytest.raises(ConfigError, match="passwd"):  # a set's preset is read as a synth config or refused, by name
+        render_sets(hostile.detector_train, tmp_path / "hostile", main)
+    assert not (tmp_path / "hostile" / "data" / "sets").exists()  # nothing rendered for it
