@@ -39,6 +39,7 @@ def evaluate_checkpoint(
             raise FileNotFoundError(f"{checkpoint}: carries no data section; pass --data CONFIG")
         raw, _ = apply_overrides({"data": dict(config["data"])}, overrides or [])
         dcfg = validate(raw, source=checkpoint).data
+    dcfg = dcfg.model_copy(update={"extra_train": []})  # scoring reads root's query/gallery; extra sets train only
     dev = resolve_device(device)
     model = model.to(dev)
     loaders = build_dataloaders(dcfg, seed=0)

@@ -14,6 +14,11 @@ class DataConfig(Section):
 
     format: Literal["mars", "synthetic", "dukevideo", "lsvid", "ilidsvid", "prid2011"] = "mars"
     root: str = "data/mars"
+    extra_train: list[str] = Field(
+        default_factory=list,
+        description="more data sets of the same format whose TRAIN splits join root's training identities "
+        "(each set's ids numbered after the last one's); query/gallery come from root alone",
+    )
     split: int = Field(
         0,
         ge=0,

@@ -19,7 +19,7 @@ from streid.train.data.clips import (
 )
 from streid.train.data.config import DataConfig
 from streid.train.data.records import DatasetError, TrackletRecord, VideoDataset
-from streid.train.data.registry import read_dataset
+from streid.train.data.registry import read_training_sets
 from streid.train.data.sampler import DrawKeys, PKSampler
 
 
@@ -90,7 +90,7 @@ def build_dataloaders(cfg: DataConfig, seed: int = 0, dataset: VideoDataset | No
     """Read the dataset (unless given) and build a PK train loader and query/gallery loaders per the protocol."""
     from streid.train.eval.protocol import protocol_indices
 
-    ds = dataset if dataset is not None else read_dataset(cfg.format, cfg.root, cfg.split)
+    ds = dataset if dataset is not None else read_training_sets(cfg.format, cfg.root, cfg.extra_train, cfg.split)
     identities = len({r.pid for r in ds.train})
     if identities < cfg.p:
         raise DatasetError(cfg.root, f"{identities} training identities, fewer than data.p={cfg.p} per batch: "
