@@ -97,8 +97,13 @@ def _links(units: dict[str, set[int]]) -> set[tuple[tuple[str, int], tuple[str, 
 
 
 def link_scores(per_tracklet: dict[tuple[str, int], Counter], gt_ids: dict[str, set[int]],
-                pred_ids: dict[str, set[int]]) -> tuple[float | None, float | None]:
-    """Link precision over the predicted links and recall over the GT's links (None over an empty set)."""
+                pred_ids: dict[str, set[int]]) -> tuple[float | None, float | None, float | None]:
+    """Link precision over the predicted links, recall over the GT's links, and recall over the GT links whose two
+    ends each have an output track following that person (None over an empty set).
+
+    The third leaves out the links lost before matching (the person never detected, tracked or given an id in one
+    camera): it is the share the cross-camera association itself found.
+    """
     gt_of = {k: c.most_common(1)[0][0] for k, c in per_tracklet.items() if c}
     predicted = _links(pred_ids)
     truth = _links(gt_ids)
@@ -109,9 +114,12 @@ def link_scores(per_tracklet: dict[tuple[str, int], Counter], gt_ids: dict[str, 
         if ga is not None and ga == gb:
             right += 1
             found.add(((a[0], ga), (b[0], gb)))
+    covered = {(cam, g) for (cam, _), g in gt_of.items()}
+    reachable = {(a, b) for a, b in truth if a in covered and b in covered}
     precision = right / len(predicted) if predicted else None
     recall = len(found & truth) / len(truth) if truth else None
-    return precision, recall
+    tracked = len(found & reachable) / len(reachable) if reachable else None
+    return precision, recall, tracked
 
 
 @dataclass
@@ -120,6 +128,7 @@ class MtmcReport:
     per_camera: dict[str, IdScores]
     link_precision: float | None  # None: no predicted cross-camera link
     link_recall: float | None  # None: the ground truth has no cross-camera link
+    link_recall_tracked: float | None = None  # over the true links with both ends tracked (see link_scores)
     dialects: dict[str, str] = field(default_factory=dict)  # camera -> how its ground truth was read
 
 
@@ -133,8 +142,8 @@ def evaluate(gt: dict[str, Rows], pred: dict[str, Rows], iou_threshold: float = 
     for cam in sorted(gt):
         p, ng, npred, _ = _agreements({cam: gt[cam]}, {cam: pred.get(cam, {})}, iou_threshold)
         per_camera[cam] = _scores(p, ng, npred)
-    precision, recall = link_scores(per_tracklet, _camera_ids(gt), _camera_ids(pred))
-    return MtmcReport(_scores(pairs, n_gt, n_pred), per_camera, precision, recall)
+    precision, recall, tracked = link_scores(per_tracklet, _camera_ids(gt), _camera_ids(pred))
+    return MtmcReport(_scores(pairs, n_gt, n_pred), per_camera, precision, recall, tracked)
 
 
 def read_truths(gt: dict[str, Path | GroundTruth], dialect: str = "auto") -> dict[str, GroundTruth]:

@@ -490,7 +490,8 @@ def evaluate_job(job: ReidJob, paths: JobPaths) -> dict[str, Any]:
     for name, r in reports.items():
         o = r.overall
         out[name] = {"idf1": round(o.idf1, 4), "idp": round(o.idp, 4), "idr": round(o.idr, 4),
-                     "link_precision": _round(r.link_precision), "link_recall": _round(r.link_recall)}
+                     "link_precision": _round(r.link_precision), "link_recall": _round(r.link_recall),
+                     "link_recall_tracked": _round(r.link_recall_tracked)}
     per_camera: dict[str, Any] = {}
     for c in cams:
         per_camera[c] = {"idf1": round(reports["offline"].per_camera[c].idf1, 4),

@@ -128,11 +128,12 @@ def _pct(value: float | None) -> str:
 
 
 def _eval_html(ev: dict[str, Any]) -> str:
-    cols = ("idf1", "idp", "idr", "link_precision", "link_recall")
+    cols = ("idf1", "idp", "idr", "link_precision", "link_recall", "link_recall_tracked")
     rows = "".join(f"<tr><td>{m}</td>" + "".join(f"<td>{_pct(ev[m].get(c))}</td>" for c in cols) + "</tr>"
                    for m in ("offline", "online", "association_bound") if m in ev)
     out = ("<h2>Evaluation (ground truth)</h2><table><tr><th>ids</th><th>multi-camera IDF1</th><th>IDP</th>"
-           f"<th>IDR</th><th>link precision</th><th>link recall</th></tr>{rows}</table>"
+           f"<th>IDR</th><th>link precision</th><th>link recall</th><th>link recall (both ends tracked)</th></tr>"
+           f"{rows}</table>"
            + ("<p>association_bound: the same tracks, each given the ground-truth person it follows most; the gap to "
               "offline is what cross-camera association lost, the gap to 100 what detection and tracking lost.</p>"
               if "association_bound" in ev else ""))

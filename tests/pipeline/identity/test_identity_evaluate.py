@@ -27,7 +27,7 @@ def test_perfect(tmp_path: Path) -> None:
     r = evaluate_files(gt, gt)
     assert (r.overall.idf1, r.overall.idp, r.overall.idr) == (1.0, 1.0, 1.0)
     assert all(s.idf1 == 1.0 for s in r.per_camera.values())
-    assert (r.link_precision, r.link_recall) == (1.0, 1.0)
+    assert (r.link_precision, r.link_recall, r.link_recall_tracked) == (1.0, 1.0, 1.0)
 
 
 def test_cross_camera_split(tmp_path: Path) -> None:
@@ -39,6 +39,7 @@ def test_cross_camera_split(tmp_path: Path) -> None:
     assert r.overall.idtp == 8 and r.overall.idf1 == pytest.approx(2 / 3)
     assert all(s.idf1 == 1.0 for s in r.per_camera.values())
     assert r.link_precision is None and r.link_recall == 0.0  # no predicted link (undefined); the true one missed
+    assert r.link_recall_tracked == 0.0  # both ends were tracked: the association itself missed it
 
 
 def test_known_swap(tmp_path: Path) -> None:
@@ -83,6 +84,7 @@ def test_person_missed_in_one_camera_lowers_recall(tmp_path: Path) -> None:
     p2 = write(tmp_path / "p2.txt", [(f, 7, 100.0) for f in range(1, 5)])
     r = evaluate_files(gt, {"cam1": p1, "cam2": p2})
     assert r.link_precision is None and r.link_recall == 0.0
+    assert r.link_recall_tracked is None  # lost before matching: no true link had both ends tracked
 
 
 def test_wrong_link_lowers_precision_and_right_one_counts_once(tmp_path: Path) -> None:
