@@ -12,9 +12,14 @@ from streid.train.synth.build import synthesize
 REPO = Path(__file__).resolve().parents[2]
 
 
+def render_tiny_reid(tmp_path_factory: pytest.TempPathFactory, name: str, seed: int) -> Path:
+    """The tiny world's re-id split at 64 x 32 rendered with ``seed`` into a fresh folder; its ``reid`` root."""
+    cfg = load_config(REPO / "configs" / "synth" / "tiny.yaml", ["synth.reid.height=64", "synth.reid.width=32"])
+    out = tmp_path_factory.mktemp(name)
+    synthesize(cfg.synth, seed, out, parts=["reid"])
+    return out / "reid"
+
+
 @pytest.fixture(scope="session")
 def tiny_reid(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cfg = load_config(REPO / "configs" / "synth" / "tiny.yaml", ["synth.reid.height=64", "synth.reid.width=32"])
-    out = tmp_path_factory.mktemp("world")
-    synthesize(cfg.synth, 5, out, parts=["reid"])
-    return out / "reid"
+    return render_tiny_reid(tmp_path_factory, "world", 5)

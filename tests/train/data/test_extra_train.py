@@ -6,22 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from streid.config import load_config
 from streid.train.data.config import DataConfig
 from streid.train.data.datasets import build_dataloaders
 from streid.train.data.records import DatasetError
 from streid.train.data.registry import read_dataset
-from streid.train.synth.build import synthesize
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.train.conftest import render_tiny_reid
 
 
 @pytest.fixture(scope="module")
 def other_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cfg = load_config(REPO / "configs" / "synth" / "tiny.yaml", ["synth.reid.height=64", "synth.reid.width=32"])
-    out = tmp_path_factory.mktemp("other_world")
-    synthesize(cfg.synth, 6, out, parts=["reid"])
-    return out / "reid"
+    return render_tiny_reid(tmp_path_factory, "other_world", 6)  # a second world: other people, other cameras
 
 
 def _cfg(root: Path, extra: list[Path]) -> DataConfig:
