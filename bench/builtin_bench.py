@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/builtin_bench.py [--sites runs/eval] [--styles heldout,target,pretrain,tiny]
         [--embedder deploy/models/reid_small.onnx] [--detector deploy/models/person_detector.onnx]
-        [--compare-embedder OLD.onnx ...] [--out runs/bench/builtin]
+        [--compare-embedder OLD.onnx ...] [--modes gt_boxes,detector] [--out runs/bench/builtin]
 
 Each style's site is a `streid synth --only scenes` folder SITES/STYLE/scenes (the command that makes a missing one
 is printed; seeds 101-104 are used by no training run and no threshold choice; the held-out style
@@ -118,6 +118,8 @@ def main() -> None:
     ap.add_argument("--config", type=Path, default=REPO / "configs/reid/synth.yaml")
     ap.add_argument("--out", type=Path, default=REPO / "runs/bench/builtin")
     ap.add_argument("--skip-jobs", action="store_true", help="only the held-out detector / re-id / speed rows")
+    ap.add_argument("--modes", default="gt_boxes,detector",
+                    help="which jobs per site: gt_boxes (matching alone, e.g. to compare embedders), detector, or both")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from mtmc_bench import run_job
@@ -126,13 +128,16 @@ def main() -> None:
     job_args = argparse.Namespace(device="cpu", config=args.config, no_site=False, embedder=args.embedder)
     summary: dict[str, Any] = {"embedder": str(args.embedder), "detector": str(args.detector), "sites": {}}
     styles = [s for s in args.styles.split(",") if s]
+    modes = {"gt_boxes": None, "detector": args.detector}
+    if unknown := set(args.modes.split(",")) - set(modes):
+        raise SystemExit(f"--modes: unknown {sorted(unknown)}; use gt_boxes, detector or both")
     missing = [s for s in styles if not (args.sites / s / "scenes" / "site.json").is_file()]
     if missing:
         raise SystemExit("missing sites; make them with:\n" + "\n".join(site_command(s, args.sites) for s in missing))
     for style in [] if args.skip_jobs else styles:
         scenes = args.sites / style / "scenes"
         row = {}
-        for name, det in (("gt_boxes", None), ("detector", args.detector)):
+        for name, det in ((m, d) for m, d in modes.items() if m in args.modes.split(",")):
             t0 = time.perf_counter()
             r = run_job(scenes, args.out / style / name, job_args, det)
             row[name] = {"idf1_offline": r["offline"]["idf1"], "idf1_online": r["online"]["idf1"],
