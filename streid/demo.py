@@ -35,7 +35,6 @@ def run_demo(
     from tqdm import tqdm
 
     from streid.config import load_config
-    from streid.defaults import default_detector, default_embedder
     from streid.pipeline.embedder import load_embedder
     from streid.pipeline.identity.cli import build_job
     from streid.pipeline.identity.job import run_reid_job
@@ -43,13 +42,15 @@ def run_demo(
     from streid.train.eval.artifact import evaluate_embedder
     from streid.train.synth.build import synthesize
 
-    # Fail on missing models before spending minutes on rendering.
-    detector = Path(detector) if detector else default_detector()
-    embedder = Path(embedder) if embedder else default_embedder()
     seed = secrets.randbelow(10**6) if seed is None else seed
     out = Path(out)
     t0 = time.monotonic()
     job_overrides = [o for o in overrides or [] if o.split("=", 1)[0].strip().startswith(JOB_SECTIONS)]
+    # Fail on missing models and bad job keys before spending minutes on rendering: the job the overrides make,
+    # with no cameras yet (so --set pipeline.embedder.path=... / pipeline.detector.weights=... pick the models).
+    planned = build_job({}, out / "reid", REID_CONFIG, None, job_overrides, embedder, detector, None, None).pipeline
+    if not Path(planned.embedder.path).is_file():
+        raise FileNotFoundError(f"re-id model not found: {planned.embedder.path} (pipeline.embedder.path)")
     cfg = load_config(DEMO_CONFIG, [o for o in overrides or [] if o not in job_overrides])
     world = out / "world"
     with ExitStack() as stack:
@@ -67,6 +68,7 @@ def run_demo(
     gt = scenes / "gt"
     job = build_job(videos, out / "reid", REID_CONFIG, scenes / "site.json", job_overrides, embedder, detector, None,
                     gt)
+    detector, embedder = Path(job.pipeline.detector.weights), Path(job.pipeline.embedder.path)  # what ran
     result = run_reid_job(job, progress=progress)
     if result.interrupted:
         raise KeyboardInterrupt(f"demo interrupted; run the same command (with --seed {seed}) to resume")
