@@ -50,6 +50,12 @@ def origin(m: dict) -> str:
     return f"`{m['pretrained']}`" if m.get("pretrained") else "random (trained from scratch)"
 
 
+def sets(data: dict) -> str:
+    """The data roots training drew from: the main one and any ``data.extra_train`` sets joined to it."""
+    roots = [data["root"], *(data.get("extra_train") or [])]
+    return " + ".join(f"`{r}`" for r in roots) + (" (training splits joined)" if len(roots) > 1 else "")
+
+
 def start(config: dict) -> str:
     """Where training started: the model's pretrained trunk, or an earlier STREID checkpoint (a second stage)."""
     init = ((config.get("train") or {}).get("init") or {}).get("checkpoint")
@@ -86,7 +92,7 @@ def main() -> None:
   {meta['height']}x{meta['width']}; uint8 BGR clips in, L2-normalised embedding out (preprocessing inside the
   graph; metadata in the ONNX file).
 - **Initial weights:** {start(config)}.
-- **Trained on:** synthetic data only: `{config['data']['root']}` ({meta['num_classes']} training identities),
+- **Trained on:** synthetic data only: {sets(config['data'])} ({meta['num_classes']} training identities),
   {meta['epoch']} epochs in the last stage, seed {config['run']['seed']}, {config['data']['seq_len']}-frame clips.
 - **Made by:** `{args.command}` ({args.minutes} on this machine), i.e. `streid train` with {args.train_config},
   then `streid export onnx --checkpoint {args.checkpoint} --seq-len {emb.input_shape[0]}` (parity vs PyTorch checked).
