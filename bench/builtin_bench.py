@@ -129,7 +129,8 @@ def main() -> None:
     summary: dict[str, Any] = {"embedder": str(args.embedder), "detector": str(args.detector), "sites": {}}
     styles = [s for s in args.styles.split(",") if s]
     modes = {"gt_boxes": None, "detector": args.detector}
-    if unknown := set(args.modes.split(",")) - set(modes):
+    wanted = args.modes.split(",")
+    if unknown := set(wanted) - set(modes):
         raise SystemExit(f"--modes: unknown {sorted(unknown)}; use gt_boxes, detector or both")
     missing = [s for s in styles if not (args.sites / s / "scenes" / "site.json").is_file()]
     if missing:
@@ -137,7 +138,7 @@ def main() -> None:
     for style in [] if args.skip_jobs else styles:
         scenes = args.sites / style / "scenes"
         row = {}
-        for name, det in ((m, d) for m, d in modes.items() if m in args.modes.split(",")):
+        for name, det in ((m, d) for m, d in modes.items() if m in wanted):
             t0 = time.perf_counter()
             r = run_job(scenes, args.out / style / name, job_args, det)
             row[name] = {"idf1_offline": r["offline"]["idf1"], "idf1_online": r["online"]["idf1"],

@@ -189,6 +189,8 @@ def build_job(videos: dict[str, Path], out: Path, config: Path | None, site: Pat
 
     # no model named anywhere, or 'default': the built-in one (FileNotFoundError says how to make it)
     path = resolve_embedder(pipe.embedder.path or "default")
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"re-id model not found: {path} (pipeline.embedder.path or --embedder)")
     pipe = pipe.model_copy(update={"embedder": pipe.embedder.model_copy(update={"path": path})})
     if gt_dialect not in DIALECTS:
         raise typer.BadParameter(f"one of {', '.join(DIALECTS)}", param_hint="--gt-dialect")

@@ -294,6 +294,19 @@ def test_reid_command_without_a_detector_says_how_to_get_one(synth_site: Path, t
     assert not (tmp_path / "out").exists()  # refused before anything was written
 
 
+def test_reid_command_with_a_missing_reid_model_says_which(synth_site: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from streid.cli import app
+
+    result = CliRunner().invoke(app, ["reid", "--video", f"cam1={synth_site / 'cam1.mp4'}", "--gt-dets",
+                                      str(synth_site / "gt"), "--embedder", str(tmp_path / "nowhere.onnx"),
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "re-id model not found" in result.output and "nowhere.onnx" in result.output
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
 RAY_DRIVER = ("import json, sys; from pathlib import Path; "
               "from tests.pipeline.identity.test_identity_job import job, BandColourEmbedder; "
               "from streid.pipeline.identity.job import run_reid_job; "
