@@ -1,0 +1,150 @@
+"""A trainable ultralytics detector rebuilt from its exported ONNX (the built-in one ships as ONNX only).
+
+Fine-tuning the built-in detector on a new site, or continuing its training chain when the stage checkpoints are
+gone, needs a ``.pt``. The export folded every BatchNorm into its convolution, so each conv's weight and bias are
+copied from the ONNX initialiser of the Conv node named after it, and each BatchNorm is rebuilt so that it computes
+exactly what the fold did: its running mean and variance are the conv outputs' statistics on sample images (what
+training-mode BatchNorm sees in its first batches) and gamma / beta undo them. ``max_difference`` checks the result
+against ONNX Runtime. scripts/detector_pt_from_onnx.py is the command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def module_path(node_name: str) -> str:
+    """``/model.0/m.1/conv/conv.0/conv.0.0/Conv`` -> ``model.0.m.1.conv.0.0``: torch's export scopes repeat the
+    parent's name inside a Sequential (``conv.0`` then ``conv.0.0``), so such a segment replaces the one before."""
+    parts: list[str] = []
+    for seg in node_name.strip("/").split("/")[:-1]:
+        if parts and seg.startswith(parts[-1] + "."):
+            parts[-1] = seg
+        else:
+            parts.append(seg)
+    return ".".join(parts)
+
+
+def onnx_convs(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """Module path -> (weight, bias or None) of every Conv node of the exported graph."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+    for node in graph.node:
+        if node.op_type != "Conv":
+            continue
+        weight = inits.get(node.input[1])
+        if weight is None:
+            raise ValueError(f"{path}: Conv node {node.name} has no weight initialiser")
+        bias = inits.get(node.input[2]) if len(node.input) > 2 else None
+        out[module_path(node.name)] = (weight, bias)
+    return out
+
+
+def batchnorm_after(model: Any, name: str) -> Any:
+    """The BatchNorm2d that follows conv ``name`` in the unfused model (an ultralytics Conv's ``bn``, or the next
+    child of a torchvision Sequential), or None for a conv with its own bias."""
+    from torch import nn
+
+    parent_name, _, child = name.rpartition(".")
+    parent = model.get_submodule(parent_name)
+    if hasattr(parent, "bn") and getattr(parent, "conv", None) is model.get_submodule(name):
+        return parent.bn
+    if isinstance(parent, nn.Sequential) and child.isdigit() and int(child) + 1 < len(parent):
+        nxt = parent[int(child) + 1]
+        return nxt if isinstance(nxt, nn.BatchNorm2d) else None
+    return None
+
+
+def load_images(folder: Path, imgsz: int, count: int) -> np.ndarray:
+    """``count`` images of ``folder`` letterboxed to imgsz x imgsz, RGB float in [0, 1], NCHW."""
+    import cv2
+
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".png"))[:count]
+    if not files:
+        raise FileNotFoundError(f"--images: no .jpg/.png under {folder}")
+    batch = []
+    for f in files:
+        im = cv2.imread(str(f))
+        h, w = im.shape[:2]
+        s = imgsz / max(h, w)
+        im = cv2.resize(im, (round(w * s), round(h * s)))
+        canvas = np.full((imgsz, imgsz, 3), 114, np.uint8)
+        top, left = (imgsz - im.shape[0]) // 2, (imgsz - im.shape[1]) // 2
+        canvas[top:top + im.shape[0], left:left + im.shape[1]] = im
+        batch.append(canvas[..., ::-1].transpose(2, 0, 1))
+    return np.ascontiguousarray(np.stack(batch)).astype(np.float32) / 255.0
+
+
+def rebuild(onnx_path: Path, model_yaml: str, images: np.ndarray) -> Any:
+    """The unfused model of ``model_yaml`` computing what ``onnx_path`` computes (see the module docstring)."""
+    import torch
+
+    from streid.offline import import_ultralytics
+
+    yolo = import_ultralytics().YOLO(model_yaml)
+    model = yolo.model.eval()
+    convs = onnx_convs(onnx_path)
+    modules = dict(model.named_modules())
+    torch_convs = [n for n, m in modules.items() if isinstance(m, torch.nn.Conv2d)]
+    extra = sorted(set(convs) - set(torch_convs))
+    if extra:
+        raise ValueError(f"{onnx_path} does not fit {model_yaml}: its convs {extra[:5]} are not in the model")
+    unused = [n for n in torch_convs if n not in convs]  # pruned from the graph: their output feeds nothing
+    if len(unused) > len(torch_convs) // 10:
+        raise ValueError(f"{onnx_path} does not fit {model_yaml}: {len(unused)} of its convs are not in the graph")
+    norms = {}
+    with torch.no_grad():
+        for name in (n for n in torch_convs if n in convs):
+            conv, (weight, bias) = modules[name], convs[name]
+            if tuple(conv.weight.shape) != weight.shape:
+                raise ValueError(f"{name}: ONNX weight {weight.shape} vs model {tuple(conv.weight.shape)}")
+            conv.weight.copy_(torch.from_numpy(weight.copy()))
+            bn = batchnorm_after(model, name)
+            b = torch.from_numpy(bias.copy()) if bias is not None else torch.zeros(weight.shape[0])
+            if bn is None:
+                if conv.bias is not None:
+                    conv.bias.copy_(b)
+                elif bias is not None and np.any(bias):
+                    raise ValueError(f"{name}: ONNX has a bias the model's conv cannot hold")
+                continue
+            # first an exact identity (eval): z + b; then the statistics of z on real images
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1.0 - bn.eps)
+            bn.weight.fill_(1.0)
+            bn.bias.copy_(b)
+            norms[name] = (conv, bn, b)
+        stats: dict[str, list[torch.Tensor]] = {n: [] for n in norms}
+        hooks = [norms[n][0].register_forward_hook(lambda _m, _i, out, n=n: stats[n].append(out.detach()))
+                 for n in norms]
+        model(torch.from_numpy(images))
+        for h in hooks:
+            h.remove()
+        for name, (_conv, bn, b) in norms.items():
+            z = torch.cat(stats[name]).transpose(0, 1).flatten(1)
+            mean, var = z.mean(1), z.var(1, unbiased=False)
+            bn.running_mean.copy_(mean)
+            bn.running_var.copy_(var)
+            bn.weight.copy_(torch.sqrt(var + bn.eps))
+            bn.bias.copy_(b + mean)
+    return yolo
+
+
+def max_difference(yolo: Any, onnx_path: Path, images: np.ndarray) -> float:
+    """Largest absolute difference of the raw head output (boxes and scores) between the model and ONNX Runtime."""
+    import onnxruntime as ort
+    import torch
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    with torch.no_grad():
+        ours = yolo.model.eval()(torch.from_numpy(images))
+    ours = (ours[0] if isinstance(ours, (list, tuple)) else ours).numpy()
+    theirs = np.concatenate([session.run(None, {name: images[i:i + 1]})[0] for i in range(len(images))])
+    return float(np.abs(ours - theirs).max())
