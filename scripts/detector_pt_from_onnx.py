@@ -27,7 +27,7 @@ def main() -> int:
     ap.add_argument("--tol", type=float, default=1e-2, help="largest allowed raw-output difference (pixels/score)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    from streid.train.detector_onnx import load_images, max_difference, rebuild
+    from streid.train.detector_onnx import load_images, max_difference, rebuild, write_provenance
 
     try:
         images = load_images(args.images, args.imgsz, args.count)
@@ -42,7 +42,8 @@ def main() -> int:
         return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
     yolo.save(str(args.out))
-    print(f"wrote {args.out}")
+    write_provenance(args.out, args.onnx, diff)
+    print(f"wrote {args.out} (and {args.out.name}.source.json: the ONNX it came from, for the model card)")
     return 0
 
 

@@ -315,8 +315,11 @@ def model_card(run: DetectorRun, *, command: str, config_yaml: str, artifact: di
         start = (f"built from `{section.get('model')}` with its trunk initialised from {source} (the head from "
                  "random weights), then trained")
     elif _arch(run).endswith(".pt"):
-        stage = _previous_stage(Path(_arch(run)))
+        from streid.train.detector_onnx import rebuilt_from
+
+        stage, rebuilt = _previous_stage(Path(_arch(run))), rebuilt_from(Path(_arch(run)))
         start = (f"continued from an earlier STREID run ({stage}) and trained further" if stage else
+                 f"fine-tuned from {rebuilt}; then trained further" if rebuilt else
                  f"fine-tuned from local weights ({_arch(run)}), themselves trained from an architecture yaml")
     else:
         start = "trained from scratch (architecture yaml, random init)"

@@ -148,3 +148,35 @@ def max_difference(yolo: Any, onnx_path: Path, images: np.ndarray) -> float:
     ours = (ours[0] if isinstance(ours, (list, tuple)) else ours).numpy()
     theirs = np.concatenate([session.run(None, {name: images[i:i + 1]})[0] for i in range(len(images))])
     return float(np.abs(ours - theirs).max())
+
+
+def provenance_path(weights: Path) -> Path:
+    """Where a rebuilt checkpoint says what it was rebuilt from (``X.pt`` -> ``X.pt.source.json``): the model card
+    of a detector fine-tuned from it names that ONNX instead of "local weights"."""
+    return weights.with_name(weights.name + ".source.json")
+
+
+def write_provenance(weights: Path, onnx_path: Path, difference: float) -> None:
+    """Record the ONNX (name, SHA-256, its card's first line if there is one) ``weights`` was rebuilt from."""
+    import hashlib
+    import json
+
+    card = onnx_path.with_suffix(".md")
+    entry = {"onnx": str(onnx_path), "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
+             "max_difference": difference,
+             "card": card.read_text(encoding="utf-8").split("\n\n", 2)[1].strip() if card.is_file() else ""}
+    provenance_path(weights).write_text(json.dumps(entry, indent=2), encoding="utf-8")
+
+
+def rebuilt_from(weights: Path) -> str | None:
+    """One line for a model card: the ONNX ``weights`` was rebuilt from, or None when it was not rebuilt."""
+    import json
+
+    path = provenance_path(weights)
+    if not path.is_file():
+        return None
+    entry = json.loads(path.read_text(encoding="utf-8"))
+    line = (f"weights rebuilt by scripts/detector_pt_from_onnx.py from `{Path(entry['onnx']).name}` "
+            f"(sha256 {entry['sha256'][:12]}, largest raw-output difference {entry['max_difference']:.1e})")
+    return f"{line}, whose card says: {entry['card']}" if entry.get("card") else line
+

@@ -60,3 +60,27 @@ def test_rebuilt_detector_matches_onnx_and_keeps_it_in_training_mode(images: np.
 def test_onnx_of_another_architecture_is_refused(images: np.ndarray) -> None:
     with pytest.raises(ValueError, match="does not fit"):
         rebuild(ONNX, "yolo11n.yaml", images)
+
+
+def test_card_of_a_detector_fine_tuned_from_rebuilt_weights_names_the_onnx(tmp_path: Path) -> None:
+    """The card does not call rebuilt weights "local weights": it names the ONNX, its hash and that ONNX's own card."""
+    from streid.train.detector import DataSummary, DetectorRun, model_card
+    from streid.train.detector_onnx import provenance_path, rebuilt_from, write_provenance
+
+    onnx = tmp_path / "person_detector.onnx"
+    onnx.write_bytes(b"graph")
+    onnx.with_suffix(".md").write_text("# Person detector\n\nAn ultralytics YOLO continued from stage 3.\n\n## Made by\n")
+    weights = tmp_path / "from_onnx.pt"
+    assert rebuilt_from(weights) is None
+    write_provenance(weights, onnx, 4.8e-3)
+    assert provenance_path(weights).name == "from_onnx.pt.source.json"
+    run_dir = tmp_path / "stage5"
+    (run_dir / "yolo").mkdir(parents=True)
+    (run_dir / "yolo" / "args.yaml").write_text(f"model: {weights}\n")
+    run = DetectorRun(run_dir, run_dir / "best.pt", run_dir / "last.pt", DataSummary("d.yaml", "seed 402", 1, 1, 1, 1),
+                      1, 60.0, [60.0], {"mAP50": 0.9}, threads=2)
+    card = model_card(run, command="streid train detector", config_yaml="detector_train: {}\n",
+                      artifact={"path": "p.onnx", "format": "onnx", "precision": "fp32", "imgsz": 320,
+                                "dynamic": True, "names": {0: "person"}, "size_bytes": 10})
+    assert "rebuilt by scripts/detector_pt_from_onnx.py from `person_detector.onnx`" in card
+    assert "whose card says: An ultralytics YOLO continued from stage 3." in card and "local weights" not in card
