@@ -69,7 +69,8 @@ def test_card_of_a_detector_fine_tuned_from_rebuilt_weights_names_the_onnx(tmp_p
 
     onnx = tmp_path / "person_detector.onnx"
     onnx.write_bytes(b"graph")
-    onnx.with_suffix(".md").write_text("# Person detector\n\nAn ultralytics YOLO continued from stage 3.\n\n## Made by\n")
+    card_text = "# Person detector\n\nAn ultralytics YOLO continued from stage 3.\n\n## Made by\n"
+    onnx.with_suffix(".md").write_text(card_text)
     weights = tmp_path / "from_onnx.pt"
     assert rebuilt_from(weights) is None
     write_provenance(weights, onnx, 4.8e-3)
