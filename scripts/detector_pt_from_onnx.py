@@ -3,8 +3,9 @@
     .venv/bin/python scripts/detector_pt_from_onnx.py --onnx deploy/models/person_detector.onnx \
         --model configs/detector/models/yolo11-mnv2.yaml --images DIR --out runs/person_detector_from_onnx.pt
 
-The rebuilt model is checked against ONNX Runtime on the first images of DIR; a mismatch above --tol (or an ONNX
-that does not fit the architecture) exits 2 with one line and writes nothing.
+The rebuilt model is checked against ONNX Runtime on the first image of DIR (the FP32 export bar, and --tol on the
+larger of the box and score differences); a mismatch, an unreadable image or an ONNX that is none or does not fit
+the architecture exits 2 with one line and writes nothing.
 """
 
 from __future__ import annotations
@@ -27,16 +28,18 @@ def main() -> int:
     ap.add_argument("--tol", type=float, default=1e-2, help="largest allowed raw-output difference (pixels/score)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    from streid.train.detector_onnx import load_images, max_difference, rebuild, write_provenance
+    from streid.export.errors import ParityError
+    from streid.train.detector_onnx import load_images, parity, rebuild, write_provenance
 
     try:
-        images = load_images(args.images, args.imgsz, args.count)
-        yolo = rebuild(args.onnx, args.model, images)
-        diff = max_difference(yolo, args.onnx, images[:8])
-    except (FileNotFoundError, ValueError) as exc:
+        images = load_images(args.images, args.count)
+        yolo = rebuild(args.onnx, args.model, images, args.imgsz)
+        check = parity(yolo, args.onnx, images[0], args.imgsz)
+    except (FileNotFoundError, ValueError, ParityError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"rebuilt {args.model} from {args.onnx}: largest raw-output difference to ONNX Runtime {diff:.2e}")
+    diff = max(check.box_px, check.score)
+    print(f"rebuilt {args.model} from {args.onnx}: against ONNX Runtime {check.line()}")
     if diff > args.tol:
         print(f"error: difference {diff:.2e} above --tol {args.tol}; nothing written", file=sys.stderr)
         return 2

@@ -317,7 +317,8 @@ def model_card(run: DetectorRun, *, command: str, config_yaml: str, artifact: di
     elif _arch(run).endswith(".pt"):
         from streid.train.detector_onnx import rebuilt_from
 
-        stage, rebuilt = _previous_stage(Path(_arch(run))), rebuilt_from(Path(_arch(run)))
+        weights = Path(_arch(run))
+        stage, rebuilt = _previous_stage(weights), rebuilt_from(weights)
         start = (f"continued from an earlier STREID run ({stage}) and trained further" if stage else
                  f"fine-tuned from {rebuilt}; then trained further" if rebuilt else
                  f"fine-tuned from local weights ({_arch(run)}), themselves trained from an architecture yaml")

@@ -4,7 +4,7 @@ Fine-tuning the built-in detector on a new site, or continuing its training chai
 gone, needs a ``.pt``. The export folded every BatchNorm into its convolution, so each conv's weight and bias are
 copied from the ONNX initialiser of the Conv node named after it, and each BatchNorm is rebuilt so that it computes
 exactly what the fold did: its running mean and variance are the conv outputs' statistics on sample images (what
-training-mode BatchNorm sees in its first batches) and gamma / beta undo them. ``max_difference`` checks the result
+training-mode BatchNorm sees in its first batches) and gamma / beta undo them. ``parity`` checks the result
 against ONNX Runtime. scripts/detector_pt_from_onnx.py is the command.
 """
 
@@ -33,7 +33,10 @@ def onnx_convs(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
     import onnx
     from onnx import numpy_helper
 
-    graph = onnx.load(str(path)).graph
+    try:
+        graph = onnx.load(str(path)).graph
+    except Exception as exc:  # protobuf's DecodeError and friends: not an ONNX file
+        raise ValueError(f"{path}: not an ONNX model ({type(exc).__name__})") from None
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
     for node in graph.node:
@@ -62,30 +65,26 @@ def batchnorm_after(model: Any, name: str) -> Any:
     return None
 
 
-def load_images(folder: Path, imgsz: int, count: int) -> np.ndarray:
-    """``count`` images of ``folder`` letterboxed to imgsz x imgsz, RGB float in [0, 1], NCHW."""
+def load_images(folder: Path, count: int) -> list[np.ndarray]:
+    """The first ``count`` images (BGR) of ``folder``; an unreadable one is an error naming it."""
     import cv2
 
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".png"))[:count]
     if not files:
         raise FileNotFoundError(f"--images: no .jpg/.png under {folder}")
-    batch = []
-    for f in files:
-        im = cv2.imread(str(f))
-        h, w = im.shape[:2]
-        s = imgsz / max(h, w)
-        im = cv2.resize(im, (round(w * s), round(h * s)))
-        canvas = np.full((imgsz, imgsz, 3), 114, np.uint8)
-        top, left = (imgsz - im.shape[0]) // 2, (imgsz - im.shape[1]) // 2
-        canvas[top:top + im.shape[0], left:left + im.shape[1]] = im
-        batch.append(canvas[..., ::-1].transpose(2, 0, 1))
-    return np.ascontiguousarray(np.stack(batch)).astype(np.float32) / 255.0
+    images = [cv2.imread(str(f)) for f in files]
+    bad = [f.name for f, im in zip(files, images, strict=True) if im is None]
+    if bad:
+        raise ValueError(f"--images: cannot read {', '.join(bad[:3])} under {folder}")
+    return images
 
 
-def rebuild(onnx_path: Path, model_yaml: str, images: np.ndarray) -> Any:
-    """The unfused model of ``model_yaml`` computing what ``onnx_path`` computes (see the module docstring)."""
+def rebuild(onnx_path: Path, model_yaml: str, images: list[np.ndarray], imgsz: int) -> Any:
+    """The unfused model of ``model_yaml`` computing what ``onnx_path`` computes (see the module docstring);
+    ``images`` (BGR, fed at ``imgsz`` as ``export.detector.to_input`` does) give the BatchNorm statistics."""
     import torch
 
+    from streid.export.detector import to_input
     from streid.offline import import_ultralytics
 
     yolo = import_ultralytics().YOLO(model_yaml)
@@ -123,7 +122,7 @@ def rebuild(onnx_path: Path, model_yaml: str, images: np.ndarray) -> Any:
         stats: dict[str, list[torch.Tensor]] = {n: [] for n in norms}
         hooks = [norms[n][0].register_forward_hook(lambda _m, _i, out, n=n: stats[n].append(out.detach()))
                  for n in norms]
-        model(torch.from_numpy(images))
+        model(torch.from_numpy(to_input(images, imgsz)))
         for h in hooks:
             h.remove()
         for name, (_conv, bn, b) in norms.items():
@@ -136,18 +135,12 @@ def rebuild(onnx_path: Path, model_yaml: str, images: np.ndarray) -> Any:
     return yolo
 
 
-def max_difference(yolo: Any, onnx_path: Path, images: np.ndarray) -> float:
-    """Largest absolute difference of the raw head output (boxes and scores) between the model and ONNX Runtime."""
-    import onnxruntime as ort
-    import torch
+def parity(yolo: Any, onnx_path: Path, image: np.ndarray, imgsz: int) -> Any:
+    """``export.detector.onnx_parity`` of the rebuilt model against ``onnx_path`` on ``image`` (BGR; batch 1 and 2,
+    flipped views): the worst box (px) and score differences; ParityError beyond the FP32 export bar."""
+    from streid.export.detector import onnx_parity
 
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    with torch.no_grad():
-        ours = yolo.model.eval()(torch.from_numpy(images))
-    ours = (ours[0] if isinstance(ours, (list, tuple)) else ours).numpy()
-    theirs = np.concatenate([session.run(None, {name: images[i:i + 1]})[0] for i in range(len(images))])
-    return float(np.abs(ours - theirs).max())
+    return onnx_parity(yolo, onnx_path, image, imgsz, (1, 2), "fp32")
 
 
 def provenance_path(weights: Path) -> Path:
@@ -158,13 +151,14 @@ def provenance_path(weights: Path) -> Path:
 
 def write_provenance(weights: Path, onnx_path: Path, difference: float) -> None:
     """Record the ONNX (name, SHA-256, its card's first line if there is one) ``weights`` was rebuilt from."""
-    import hashlib
     import json
 
+    from streid.models.download import sha256_file
+
     card = onnx_path.with_suffix(".md")
-    entry = {"onnx": str(onnx_path), "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
-             "max_difference": difference,
-             "card": card.read_text(encoding="utf-8").split("\n\n", 2)[1].strip() if card.is_file() else ""}
+    intro = card.read_text(encoding="utf-8").partition("\n\n")[2].partition("\n\n")[0] if card.is_file() else ""
+    entry = {"onnx": str(onnx_path), "sha256": sha256_file(onnx_path), "max_difference": difference,
+             "card": intro.strip()}
     provenance_path(weights).write_text(json.dumps(entry, indent=2), encoding="utf-8")
 
 
@@ -175,8 +169,10 @@ def rebuilt_from(weights: Path) -> str | None:
     path = provenance_path(weights)
     if not path.is_file():
         return None
-    entry = json.loads(path.read_text(encoding="utf-8"))
-    line = (f"weights rebuilt by scripts/detector_pt_from_onnx.py from `{Path(entry['onnx']).name}` "
-            f"(sha256 {entry['sha256'][:12]}, largest raw-output difference {entry['max_difference']:.1e})")
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        line = (f"weights rebuilt by scripts/detector_pt_from_onnx.py from `{Path(entry['onnx']).name}` "
+                f"(sha256 {entry['sha256'][:12]}, largest raw-output difference {entry['max_difference']:.1e})")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not a rebuilt checkpoint's source record ({exc!r})") from None
     return f"{line}, whose card says: {entry['card']}" if entry.get("card") else line
-

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from streid.train.detector_onnx import load_images, max_difference, module_path, rebuild
+from streid.train.detector_onnx import load_images, module_path, parity, rebuild
 
 REPO = Path(__file__).resolve().parents[2]
 ONNX = REPO / "deploy/models/person_detector.onnx"
@@ -23,7 +23,7 @@ def test_module_path_undoes_the_scope_repeats() -> None:
 
 
 @pytest.fixture(scope="module")
-def images(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+def images(tmp_path_factory: pytest.TempPathFactory) -> list[np.ndarray]:
     """Four street-like pictures: a grey ground, dark upright blobs of people's proportions, noise."""
     import cv2
 
@@ -36,19 +36,22 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
             cv2.rectangle(im, (x, y), (x + h // 3, y + h), tuple(int(c) for c in rng.integers(0, 255, 3)), -1)
         im = np.clip(im + rng.normal(0, 8, im.shape), 0, 255).astype(np.uint8)
         cv2.imwrite(str(folder / f"{i}.jpg"), im)
-    return load_images(folder, 320, 4)
+    return load_images(folder, 4)
 
 
 @pytest.mark.skipif(not ONNX.is_file(), reason="built-in detector not made yet (scripts/make_default_models.sh)")
-def test_rebuilt_detector_matches_onnx_and_keeps_it_in_training_mode(images: np.ndarray) -> None:
+def test_rebuilt_detector_matches_onnx_and_keeps_it_in_training_mode(images: list[np.ndarray]) -> None:
     import torch
 
-    yolo = rebuild(ONNX, YAML, images)
-    assert max_difference(yolo, ONNX, images) < 1e-2
-    model = yolo.model
+    from streid.export.detector import to_input
+
+    yolo = rebuild(ONNX, YAML, images, 320)
+    check = parity(yolo, ONNX, images[0], 320)  # ParityError beyond the FP32 export bar
+    assert max(check.box_px, check.score) < 1e-2
+    model, x = yolo.model, torch.from_numpy(to_input(images, 320))
     with torch.no_grad():
-        maps_eval = model.eval()(torch.from_numpy(images))[1]
-        maps_train = model.train()(torch.from_numpy(images))  # BatchNorm on batch statistics: the calibrated ones
+        maps_eval = model.eval()(x)[1]
+        maps_train = model.train()(x)  # BatchNorm on batch statistics: the calibrated ones
     for key in ("boxes", "scores"):
         a, b = maps_eval[key], maps_train[key]
         assert torch.allclose(a, b, atol=1e-2), (key, float((a - b).abs().max()))
@@ -57,9 +60,27 @@ def test_rebuilt_detector_matches_onnx_and_keeps_it_in_training_mode(images: np.
 
 
 @pytest.mark.skipif(not ONNX.is_file(), reason="built-in detector not made yet (scripts/make_default_models.sh)")
-def test_onnx_of_another_architecture_is_refused(images: np.ndarray) -> None:
+def test_onnx_of_another_architecture_is_refused(images: list[np.ndarray]) -> None:
     with pytest.raises(ValueError, match="does not fit"):
-        rebuild(ONNX, "yolo11n.yaml", images)
+        rebuild(ONNX, "yolo11n.yaml", images, 320)
+
+
+def test_hostile_inputs_fail_in_one_line(tmp_path: Path, images: list[np.ndarray]) -> None:
+    """A file that is no ONNX, an image that is no image, a mangled source record: ValueError naming the file."""
+    fake = tmp_path / "model.onnx"
+    fake.write_bytes(b"\x00not a protobuf\xff" * 8)
+    with pytest.raises(ValueError, match="not an ONNX model"):
+        rebuild(fake, YAML, images, 320)
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs" / "a.jpg").write_bytes(b"GIF89a")
+    with pytest.raises(ValueError, match=r"cannot read a\.jpg"):
+        load_images(tmp_path / "imgs", 4)
+    from streid.train.detector_onnx import provenance_path, rebuilt_from
+
+    weights = tmp_path / "w.pt"
+    provenance_path(weights).write_text('{"onnx": "x.onnx"}')
+    with pytest.raises(ValueError, match=r"w\.pt\.source\.json: not a rebuilt checkpoint's source record"):
+        rebuilt_from(weights)
 
 
 def test_card_of_a_detector_fine_tuned_from_rebuilt_weights_names_the_onnx(tmp_path: Path) -> None:
