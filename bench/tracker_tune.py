@@ -4,6 +4,8 @@
         [--config configs/reid/synth.yaml] [--grid lost_track_buffer=30,60 minimum_iou_threshold=0.1,0.3 ...]
         [--trackers bytetrack,ocsort] [--out runs/bench/tracker_tune]
 
+``min_track_score`` (the floor on a track's mean score, pipeline.tracker.min_track_score) is a --grid key too.
+
 A SITE is a `streid synth --only scenes` folder (or a demo's world/scenes): CAM.mp4 videos and gt/CAM.txt. The
 detector runs as the pipeline runs it (the config's conf / iou, the model's imgsz) and its boxes are cached in
 OUT/dets (a re-run reuses them). Every combination of --grid values (plus the config's own tracker settings, the
@@ -68,7 +70,8 @@ def track_and_score(rows: list[tuple[np.ndarray, np.ndarray]], gt: Path, setting
     from streid.records import Detections
 
     s = dict(settings)
-    trackers = CameraTrackers(s.pop("name"), s.pop("frame_rate"), s.pop("lost_track_buffer"), s)
+    trackers = CameraTrackers(s.pop("name"), s.pop("frame_rate"), s.pop("lost_track_buffer"), s,
+                              float(s.pop("min_track_score", 0.0)))
     writer = MotWriter(work / "tracks.txt")
     for i, (xyxy, conf) in enumerate(rows):
         dets = Detections(xyxy.astype(np.float32), conf.astype(np.float32), np.zeros(len(conf), np.int64))
@@ -97,14 +100,16 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from streid.config import load_config
-    from streid.pipeline.activation import detector_calibration
+    from streid.pipeline.activation import detector_calibration, track_score_floor
     from streid.pipeline.detector import YoloDetector
 
     cfg = load_config(args.config).pipeline
     det = YoloDetector(args.detector, conf=cfg.detector.conf, iou=cfg.detector.iou, device="cpu")
     det.warmup()
     calib = detector_calibration(args.detector) or {}
+    floor, _ = track_score_floor(cfg.tracker.min_track_score, calib or None)
     base: dict[str, Any] = {"name": cfg.tracker.name, "lost_track_buffer": cfg.tracker.lost_track_buffer,
+                            "min_track_score": floor,
                             **{k: calib[k] for k in ("track_activation_threshold", "high_conf_det_threshold")
                                if k in calib}, **cfg.tracker.params}
     cams: list[tuple[Path, str, list]] = []

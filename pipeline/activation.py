@@ -10,6 +10,11 @@ all. Per key, the value in force is, in this order:
 3. estimated from the scores seen at run start: the median score of the first ``WARMUP_DETECTIONS`` detections,
    clipped to [detector conf, the tracker's own default]. Until then the running median is used, so the first
    frames already start tracks. A good detector keeps the default; a weak one gets a threshold its people reach.
+
+The floor on a track's mean score (``pipeline.tracker.min_track_score``, see
+:class:`~streid.pipeline.tracker.CameraTrackers`; off by default) can follow the same detector: ``detector``
+takes the calibration's ``conf``, and is off for a detector without one (a run-start median would hide half of a
+good detector's tracks).
 """
 
 from __future__ import annotations
@@ -49,6 +54,22 @@ def detector_calibration(weights: str | Path) -> dict[str, Any] | None:
     return entry
 
 
+def track_score_floor(configured: float | str, calibration: dict[str, Any] | None) -> tuple[float, str]:
+    """``min_track_score`` in force and where it came from: a config number, or for ``"detector"`` the detector
+    calibration's conf (off for a detector without one)."""
+    if configured != "detector":
+        return float(configured), "config" if configured else "off"
+    if calibration is not None and "conf" in calibration:
+        try:
+            value = float(calibration["conf"])
+        except (TypeError, ValueError):
+            raise ValueError(f"detector calibration conf is not a number: {calibration['conf']!r}") from None
+        if 0.0 <= value <= 1.0:
+            return value, "detector calibration"
+        raise ValueError(f"detector calibration conf {value} is outside [0, 1]")
+    return 0.0, "off: the detector has no calibration"
+
+
 def tracker_defaults(factory: Any) -> dict[str, float]:
     """The tracker's own defaults of the confidence keys it takes (ByteTrack both, SORT/OC-SORT one)."""
     params = inspect.signature(factory).parameters
@@ -73,6 +94,7 @@ class ActivationThresholds:
                 self.values[key], self.sources[key] = default, "scores at run start"
                 self.auto.append(key)
         self.det_conf = det_conf
+        self.calibration = calibration
         self.scores: list[float] = []
 
     @property
@@ -98,8 +120,13 @@ class ActivationThresholds:
     def line(self) -> str:
         return ", ".join(f"{k} {v:.3f} ({self.sources[k]})" for k, v in self.values.items())
 
-    def reason_for_no_tracks(self, camera: str, detections: int, best: float) -> str:
-        """One line for a camera whose detector fired but whose tracker started nothing."""
+    def reason_for_no_tracks(self, camera: str, detections: int, best: float, hidden: int = 0,
+                             floor: float = 0.0) -> str:
+        """One line for a camera whose detector fired but whose tracker started nothing (or hid all it had)."""
+        if hidden:
+            return (f"camera {camera}: {detections} detections (best score {best:.3f}); the tracker's {hidden} "
+                    f"tracked boxes all belong to tracks whose mean score is under pipeline.tracker.min_track_score "
+                    f"{floor:.3f}; lower it (0 = off)")
         key = "track_activation_threshold" if "track_activation_threshold" in self.values else next(iter(self.values),
                                                                                                     "")
         if not key:

@@ -104,6 +104,17 @@ class TrackerConfig(Section):
     frame_rate: float = Field(30.0, gt=0)
     lost_track_buffer: int = Field(30, ge=1)
     params: dict[str, float | int] = Field(default_factory=dict)
+    min_track_score: float | Literal["detector"] = Field(0.0, description=(
+        "a track is reported only while the mean score of its detections is at least this: hides background "
+        "the detector half-believes and ByteTrack keeps alive for minutes; 'detector' = the detector "
+        "calibration's conf (its F1-optimal score; off for a detector without one); 0 = off (default)"))
+
+    @field_validator("min_track_score")
+    @classmethod
+    def _score_in_range(cls, value: float | str) -> float | str:
+        if isinstance(value, float | int) and not 0.0 <= value <= 1.0:
+            raise ValueError(f"{value}: a score in [0, 1], or 'detector'")
+        return value
 
 
 class TrackletConfig(Section):

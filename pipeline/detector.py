@@ -113,9 +113,15 @@ class YoloDetector:
             self.model = ultralytics.YOLO(text, task=task) if task else ultralytics.YOLO(text)
             self.imgsz = imgsz or native_imgsz(self.model, text)
         self.conf, self.iou, self.device, self.half = conf, iou, device, half
-        from streid.pipeline.activation import detector_calibration
+        from streid.pipeline.activation import detector_calibration, track_score_floor
 
         self.calibration = detector_calibration(text)  # read once: the runner's tracker thresholds use it too
+        try:  # a hand-edited conf fails here, naming the file, not in the runner
+            track_score_floor("detector", self.calibration)
+        except ValueError as exc:
+            from streid.errors import InputError
+
+            raise InputError(f"{self.weights}: {exc} (its streid.detector_calibration metadata)") from None
         try:
             self.zoom = resolve_zoom(self.calibration, zoom_imgsz, zoom_below, zoom_overlap)
         except (TypeError, ValueError) as exc:  # a hand-edited artifact: name the file, not a traceback

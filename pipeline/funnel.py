@@ -17,6 +17,7 @@ from streid.records import Detections
 
 GATE_KEYS = {name: f"pipeline.tracklets.{name}" for name in GateParams.__dataclass_fields__}
 TRACKER_KEY = "pipeline.tracker.params.track_activation_threshold"
+SCORE_KEY = "pipeline.tracker.min_track_score"
 
 
 @dataclass
@@ -45,11 +46,17 @@ class Funnel:
             self.good += int(passing(fails).sum())
             self.rejected.update({name: int(mask.sum()) for name, mask in fails.items() if mask.any()})
 
-    def explain(self, camera: str, gate: GateParams, seq_len: int) -> str | None:
-        """One line when boxes were detected but no tracklet came of them; None otherwise."""
+    def explain(self, camera: str, gate: GateParams, seq_len: int, hidden: int = 0,
+                floor: float = 0.0) -> str | None:
+        """One line when boxes were detected but no tracklet came of them; None otherwise.
+
+        ``hidden``: tracked boxes the tracker withheld for their track's low mean score (``floor``)."""
         if self.tracklets or not self.detected:
             return None
         head = f"camera {camera}: {self.detected} boxes detected in {self.frames} frames but no tracklet"
+        if not self.tracked and hidden:
+            return (f"{head}: every track's mean score stayed under {floor:.2f} (detector confidence at most "
+                    f"{self.max_conf:.2f}); lower {SCORE_KEY} (0 = off)")
         if not self.tracked:
             return (f"{head}: the tracker confirmed no track (detector confidence at most {self.max_conf:.2f}); "
                     f"lower {TRACKER_KEY} or pipeline.detector.conf")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from streid.pipeline.activation import ActivationThresholds
+from streid.pipeline.activation import ActivationThresholds, track_score_floor
 from streid.pipeline.config import PipelineSection
 from streid.pipeline.detector import Detector, MOTDetFileDetector, YoloDetector
 from streid.pipeline.embedding import EmbedBatcher, Embedder
@@ -147,7 +147,10 @@ class Runner:
                                                getattr(self.detector, "calibration", None),
                                                cfg.detector.conf if cfg.detector.kind == "yolo" else 0.0)
         self.trackers.set_params(self.activation.values)
-        log.info("tracker thresholds: %s", self.activation.line())
+        self.trackers.min_track_score, score_source = track_score_floor(cfg.tracker.min_track_score,
+                                                                         self.activation.calibration)
+        log.info("tracker thresholds: %s; min_track_score %.3f (%s)", self.activation.line(),
+                 self.trackers.min_track_score, score_source)
         zoom = getattr(self.detector, "zoom", None)
         if zoom is not None:
             log.info("detector: second pass at imgsz %d for boxes under %.2f of the frame height (%s)", zoom.imgsz,
@@ -328,7 +331,8 @@ class Runner:
             flushed = buf.flush()
             self.funnels[camera].tracklets += len(flushed)
             self.batcher.add(flushed)
-            hint = self.funnels[camera].explain(camera, self.gate, self.seq_len)
+            hint = self.funnels[camera].explain(camera, self.gate, self.seq_len, self.trackers.hidden.get(camera, 0),
+                                                self.trackers.min_track_score)
             if hint:
                 log.warning("%s", hint)
         pending = list(self.batcher.pending)
@@ -356,7 +360,9 @@ class Runner:
             writer.close()
         for camera, (detections, best, tracked) in self.fired.items():
             if detections and not tracked:  # say why the run has no tracks instead of ending silently
-                reason = self.activation.reason_for_no_tracks(camera, int(detections), best)
+                reason = self.activation.reason_for_no_tracks(camera, int(detections), best,
+                                                              self.trackers.hidden.get(camera, 0),
+                                                              self.trackers.min_track_score)
                 log.warning(reason)
                 self.events.write({"type": "no_tracks", "camera": camera, "time": time.time(), "reason": reason})
         for src in self.sources:

@@ -119,3 +119,35 @@ def test_detector_calibration_sets_the_thresholds(clip: Path, capped: Path, tmp_
     assert not thresholds.warming  # nothing left to estimate from scores
     rows, _ = run(clip, Path(weights), tmp_path / "calibrated")
     assert rows
+
+
+def test_track_score_floor_follows_the_detector() -> None:
+    from streid.pipeline.activation import track_score_floor
+
+    assert track_score_floor(0.2, {"conf": 0.433}) == (0.2, "config")
+    assert track_score_floor(0.0, {"conf": 0.433}) == (0.0, "off")  # the default: off whatever the detector says
+    assert track_score_floor("detector", {"conf": 0.433}) == (0.433, "detector calibration")
+    assert track_score_floor("detector", None)[0] == 0.0  # a user's detector without calibration: off, not a guess
+    assert track_score_floor("detector", {"track_activation_threshold": 0.5})[0] == 0.0
+    with pytest.raises(ValueError, match="not a number"):
+        track_score_floor("detector", {"conf": "high"})
+    with pytest.raises(ValueError, match="outside"):
+        track_score_floor("detector", {"conf": 4.33})
+    for bad in (1.5, -0.1, "auto"):
+        with pytest.raises(ValueError, match="min_track_score"):
+            PipelineSection.model_validate({"cameras": [{"name": "c", "kind": "test"}],
+                                            "tracker": {"min_track_score": bad}})
+
+
+@pytest.mark.usefixtures("no_network")
+def test_track_score_floor_above_every_score_is_named(clip: Path, capped: Path, tmp_path: Path) -> None:
+    """A floor no track's mean reaches: no rows, and the no_tracks event names min_track_score, not activation."""
+    cfg = PipelineSection.model_validate({
+        "mode": "offline", "cameras": [{"name": "cam1", "kind": "file", "uri": str(clip)}],
+        "detector": {"weights": str(capped), "conf": 0.1}, "tracker": {"min_track_score": CAP + 0.05},
+        "output": {"dir": str(tmp_path), "video": False, "mot": True},
+    })
+    events = list(read_events(run_pipeline(cfg).events_path))
+    assert not (tmp_path / "cam1.txt").read_text().strip()
+    (event,) = [e for e in events if e["type"] == "no_tracks"]
+    assert "pipeline.tracker.min_track_score 0.650" in event["reason"]

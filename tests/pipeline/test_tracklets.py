@@ -193,3 +193,48 @@ def test_a_camera_tracks_the_same_whatever_other_cameras_see() -> None:
         assert out_b.tracker_id.tolist() == reference[i].tracker_id.tolist(), i
         np.testing.assert_allclose(out_b.xyxy, reference[i].xyxy)
     assert len(out_a) == 2 and len(set(out_a.tracker_id.tolist())) == 2  # camera a's two people tracked meanwhile
+
+
+def test_track_score_floor_hides_a_background_track_bytetrack_keeps_alive() -> None:
+    """One confident box starts a track that ByteTrack then feeds on low-score boxes (a dark edge the detector
+    half-believes): with the floor it disappears once its mean score falls under it; the person's track stays."""
+    from streid.pipeline.tracker import CameraTrackers
+
+    params = {"track_activation_threshold": 0.43, "high_conf_det_threshold": 0.43, "minimum_consecutive_frames": 1}
+
+    def frames(trackers: CameraTrackers) -> dict[int, int]:
+        shown: dict[int, int] = {}
+        for i in range(30):
+            person = [100 + 3 * i, 50, 140 + 3 * i, 150]
+            edge = [620, 0, 635, 55]
+            conf = 0.5 if i < 2 else 0.2  # one start, then the low scores ByteTrack's second stage accepts
+            d = Detections(np.array([person, edge], np.float32), np.array([0.9, conf], np.float32),
+                           np.zeros(2, np.int64))
+            out = trackers.update("cam", d)
+            for tid, box in zip(out.tracker_id.tolist(), out.xyxy, strict=True):
+                key = 1 if box[0] > 600 else 0
+                shown[key] = shown.get(key, 0) + 1
+                assert tid >= 1
+        return shown
+
+    plain = frames(CameraTrackers("bytetrack", params=params))
+    assert plain[1] >= 28 and plain[0] == plain[1]  # the premise: without a floor the edge is a whole-clip track
+    floored = CameraTrackers("bytetrack", params=params, min_track_score=0.43)
+    shown = frames(floored)
+    assert shown[0] == plain[0] and shown.get(1, 0) <= 2, shown  # means 0.5, then 0.35: hidden from there on
+    assert floored.hidden["cam"] == plain[1] - shown.get(1, 0)
+    floored.reset("cam")
+    assert "cam" not in floored.scores  # a reconnect starts fresh tracks with fresh means
+
+
+def test_funnel_names_the_track_score_floor_when_it_hid_every_track() -> None:
+    from streid.pipeline.funnel import Funnel
+    from streid.pipeline.tracklets import GateParams
+
+    funnel = Funnel()
+    for _ in range(3):
+        funnel.see(dets([GOOD], [0], conf=0.3), Detections.empty(), {})
+    gate = GateParams()
+    assert "params.track_activation_threshold" in funnel.explain("c", gate, 8)  # nothing tracked at all
+    line = funnel.explain("c", gate, 8, hidden=3, floor=0.433)
+    assert "mean score stayed under 0.43" in line and "pipeline.tracker.min_track_score" in line
