@@ -103,11 +103,21 @@ class TrackerConfig(Section):
     name: Literal["bytetrack", "sort", "ocsort", "botsort", "cbiou"] = "bytetrack"
     frame_rate: float = Field(30.0, gt=0)
     lost_track_buffer: int = Field(30, ge=1)
-    params: dict[str, float | int] = Field(default_factory=dict)
+    params: dict[str, float | int | str] = Field(default_factory=dict, description=(
+        "constructor keywords of the trackers class; state_estimator (xyxy / xcycwh / xcycsr) and iou "
+        "(iou / giou / diou / ciou / biou) by name"))
     min_track_score: float | Literal["detector"] = Field(0.0, description=(
         "a track is reported only while the mean score of its detections is at least this: hides background "
         "the detector half-believes and ByteTrack keeps alive for minutes; 'detector' = the detector "
         "calibration's conf (its F1-optimal score; off for a detector without one); 0 = off (default)"))
+
+    @field_validator("params")
+    @classmethod
+    def _named_params(cls, value: dict[str, float | int | str]) -> dict[str, float | int | str]:
+        for key, v in value.items():
+            if isinstance(v, str) and key not in ("state_estimator", "iou"):
+                raise ValueError(f"{key}: {v!r} is not a number (only state_estimator and iou take names)")
+        return value
 
     @field_validator("min_track_score")
     @classmethod

@@ -18,6 +18,34 @@ def tracker_factories() -> dict[str, Callable[..., Any]]:
             "botsort": trackers.BoTSORTTracker, "cbiou": trackers.CBIoUTracker}
 
 
+def state_estimators() -> dict[str, Any]:
+    """Kalman state layouts of ``trackers`` by name (``params.state_estimator``)."""
+    from trackers.utils import state_representations as sr
+
+    return {"xyxy": sr.XYXYStateEstimator, "xcycwh": sr.XCYCWHStateEstimator, "xcycsr": sr.XCYCSRStateEstimator}
+
+
+def iou_kinds() -> dict[str, Any]:
+    """Box-overlap measures of ``trackers`` by name (``params.iou``); classes, built per tracker."""
+    from trackers.utils import iou
+
+    return {"iou": iou.IoU, "giou": iou.GIoU, "diou": iou.DIoU, "ciou": iou.CIoU, "biou": iou.BIoU}
+
+
+def constructor_kwargs(params: dict[str, Any]) -> dict[str, Any]:
+    """Config params -> constructor keywords: ``state_estimator`` / ``iou`` names become the trackers' objects."""
+    out = dict(params)
+    for key, table, target in (("state_estimator", state_estimators(), "state_estimator_class"),
+                               ("iou", iou_kinds(), "iou")):
+        if key not in out:
+            continue
+        name = out.pop(key)
+        if name not in table:
+            raise ValueError(f"tracker.params.{key} {name!r}: one of {', '.join(table)}")
+        out[target] = table[name] if key == "state_estimator" else table[name]()
+    return out
+
+
 class CameraTrackers:
     """``update(camera, detections)`` -> detections with ``tracker_id``; a new camera gets a fresh tracker.
 
@@ -37,7 +65,7 @@ class CameraTrackers:
         self.factory = factories[name]
         self.kwargs = {"frame_rate": frame_rate, "lost_track_buffer": lost_track_buffer, **(params or {})}
         try:  # a typo in tracker.params is a config error now, not a TypeError at the first frame
-            self.factory(**self.kwargs)
+            self._new()
         except TypeError as exc:
             raise ValueError(f"tracker.params: {name} does not take these settings ({exc})") from None
         self.trackers: dict[str, Any] = {}
@@ -51,7 +79,7 @@ class CameraTrackers:
         """Track one frame; ``timestamp`` (capture time, s) lets the motion model see dropped frames (live)."""
         tracker = self.trackers.get(camera)
         if tracker is None:
-            tracker = self.trackers[camera] = self.factory(**self.kwargs)
+            tracker = self.trackers[camera] = self._new()
         out = Detections.from_supervision(tracker.update(detections.to_supervision(), timestamp=timestamp))
         if out.tracker_id is None:
             out.tracker_id = np.full(len(out), -1, np.int64)
@@ -76,6 +104,9 @@ class CameraTrackers:
             self.hidden[camera] = self.hidden.get(camera, 0) + int((~keep).sum())
             out = out.select(keep)
         return out
+
+    def _new(self) -> Any:
+        return self.factory(**constructor_kwargs(self.kwargs))  # an IoU object per tracker: no shared state
 
     def set_params(self, params: dict[str, float]) -> None:
         """New confidence thresholds for every camera's tracker, running or still to come."""

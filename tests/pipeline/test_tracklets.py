@@ -238,3 +238,29 @@ def test_funnel_names_the_track_score_floor_when_it_hid_every_track() -> None:
     assert "params.track_activation_threshold" in funnel.explain("c", gate, 8)  # nothing tracked at all
     line = funnel.explain("c", gate, 8, hidden=3, floor=0.433)
     assert "mean score stayed under 0.43" in line and "pipeline.tracker.min_track_score" in line
+
+
+def test_tracker_state_estimator_and_iou_by_name() -> None:
+    """``params.state_estimator`` / ``params.iou`` name the trackers' classes; each camera's tracker gets its own
+    IoU object; an unknown name or a name for a numeric key is a config error naming the key."""
+    from trackers.utils.iou import GIoU
+    from trackers.utils.state_representations import XCYCSRStateEstimator
+
+    from streid.pipeline.config import PipelineSection
+    from streid.pipeline.tracker import CameraTrackers, constructor_kwargs
+
+    kw = constructor_kwargs({"state_estimator": "xcycsr", "iou": "giou", "lost_track_buffer": 10})
+    assert kw["state_estimator_class"] is XCYCSRStateEstimator and isinstance(kw["iou"], GIoU)
+    assert kw["lost_track_buffer"] == 10 and "state_estimator" not in kw
+    trackers = CameraTrackers("bytetrack", params={"state_estimator": "xcycsr", "iou": "giou",
+                                                   "minimum_consecutive_frames": 1})
+    for i in range(4):
+        for cam in ("a", "b"):
+            out = trackers.update(cam, dets([[100 + 3 * i, 50, 140 + 3 * i, 150]], [0], conf=0.95))
+    assert len(out) == 1 and out.tracker_id.tolist() == [1]
+    assert trackers.trackers["a"].iou is not trackers.trackers["b"].iou
+    with pytest.raises(ValueError, match=r"tracker\.params\.iou 'jaccard': one of iou, giou"):
+        CameraTrackers("bytetrack", params={"iou": "jaccard"})
+    with pytest.raises(ValueError, match="lost_track_buffer: 'long' is not a number"):
+        PipelineSection.model_validate({"cameras": [{"name": "c", "kind": "test"}],
+                                        "tracker": {"params": {"lost_track_buffer": "long"}}})
