@@ -97,6 +97,10 @@ class DetectorConfig(Section):
         return value
 
 
+# trackers' Kalman state layouts and overlap measures by name (streid.pipeline.tracker maps them to classes)
+NAMED_TRACKER_PARAMS = {"state_estimator": ("xyxy", "xcycwh", "xcycsr"), "iou": ("iou", "giou", "diou", "ciou", "biou")}
+
+
 class TrackerConfig(Section):
     """Per-camera multi-object tracker from Roboflow ``trackers``; ``params`` go to its constructor."""
 
@@ -115,8 +119,11 @@ class TrackerConfig(Section):
     @classmethod
     def _named_params(cls, value: dict[str, float | int | str]) -> dict[str, float | int | str]:
         for key, v in value.items():
-            if isinstance(v, str) and key not in ("state_estimator", "iou"):
+            names = NAMED_TRACKER_PARAMS.get(key)
+            if isinstance(v, str) and names is None:
                 raise ValueError(f"{key}: {v!r} is not a number (only state_estimator and iou take names)")
+            if names is not None and v not in names:
+                raise ValueError(f"{key} {v!r}: one of {', '.join(names)}")
         return value
 
     @field_validator("min_track_score")

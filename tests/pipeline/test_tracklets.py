@@ -264,3 +264,10 @@ def test_tracker_state_estimator_and_iou_by_name() -> None:
     with pytest.raises(ValueError, match="lost_track_buffer: 'long' is not a number"):
         PipelineSection.model_validate({"cameras": [{"name": "c", "kind": "test"}],
                                         "tracker": {"params": {"lost_track_buffer": "long"}}})
+
+
+def test_named_tracker_params_match_the_trackers_tables() -> None:
+    from streid.pipeline.config import NAMED_TRACKER_PARAMS
+    from streid.pipeline.tracker import iou_kinds, state_estimators
+
+    assert {"state_estimator": tuple(state_estimators()), "iou": tuple(iou_kinds())} == NAMED_TRACKER_PARAMS
