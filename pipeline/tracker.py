@@ -46,6 +46,9 @@ def constructor_kwargs(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+PRUNE_EVERY = 256  # frames between sweeps of ended tracks' score sums
+
+
 class CameraTrackers:
     """``update(camera, detections)`` -> detections with ``tracker_id``; a new camera gets a fresh tracker.
 
@@ -72,7 +75,8 @@ class CameraTrackers:
         self.last_id: dict[str, int] = {}  # ids stay unique per camera across resets (reconnects)
         self.offset: dict[str, int] = {}
         self.min_track_score = min_track_score
-        self.scores: dict[str, dict[int, list[float]]] = {}  # camera -> track id -> [score sum, boxes]
+        self.scores: dict[str, dict[int, list[float]]] = {}  # camera -> track id -> [score sum, boxes, last step]
+        self.steps: dict[str, int] = {}  # camera -> frames seen by the floor
         self.hidden: dict[str, int] = {}  # camera -> tracked boxes withheld by min_track_score
 
     def update(self, camera: str, detections: Detections, timestamp: float | None = None) -> Detections:
@@ -91,14 +95,20 @@ class CameraTrackers:
 
     def _score_floor(self, camera: str, out: Detections) -> Detections:
         """Withhold the boxes of tracks whose mean detection score is below ``min_track_score``."""
-        if self.min_track_score <= 0 or not len(out):
+        if self.min_track_score <= 0:
             return out
         stats = self.scores.setdefault(camera, {})
+        step = self.steps[camera] = self.steps.get(camera, 0) + 1
+        if step % PRUNE_EVERY == 0:  # a track unseen for longer than any lost buffer has ended: memory stays bounded
+            horizon = step - 4 * int(self.kwargs.get("lost_track_buffer", 30)) - PRUNE_EVERY
+            for tid in [t for t, acc in stats.items() if acc[2] < horizon]:
+                del stats[tid]
         keep = np.ones(len(out), bool)
         for k, (tid, conf) in enumerate(zip(out.tracker_id.tolist(), out.confidence.tolist(), strict=True)):
-            acc = stats.setdefault(int(tid), [0.0, 0])
+            acc = stats.setdefault(int(tid), [0.0, 0, step])
             acc[0] += float(conf)
             acc[1] += 1
+            acc[2] = step
             keep[k] = acc[0] >= self.min_track_score * acc[1]
         if not keep.all():
             self.hidden[camera] = self.hidden.get(camera, 0) + int((~keep).sum())

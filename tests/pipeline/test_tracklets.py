@@ -271,3 +271,18 @@ def test_named_tracker_params_match_the_trackers_tables() -> None:
     from streid.pipeline.tracker import iou_kinds, state_estimators
 
     assert {"state_estimator": tuple(state_estimators()), "iou": tuple(iou_kinds())} == NAMED_TRACKER_PARAMS
+
+
+def test_track_score_floor_forgets_ended_tracks() -> None:
+    """A day of short tracks must not grow the floor's per-track sums without bound."""
+    from streid.pipeline.tracker import PRUNE_EVERY, CameraTrackers
+
+    trackers = CameraTrackers("bytetrack", lost_track_buffer=5, min_track_score=0.3,
+                              params={"minimum_consecutive_frames": 1})
+    for i in range(4 * PRUNE_EVERY):  # a new person every 16 frames, somewhere else, gone after 8
+        k = i // 16
+        x, y = 20 + (k * 137) % 1500, 50 + (k * 71) % 700
+        box = [x + 2 * (i % 16), y, x + 40 + 2 * (i % 16), y + 100]
+        trackers.update("cam", dets([box], [0], conf=0.9) if i % 16 < 8 else Detections.empty())
+    assert trackers.last_id["cam"] > 50  # many tracks came and went
+    assert len(trackers.scores["cam"]) < 50, len(trackers.scores["cam"])
