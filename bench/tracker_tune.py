@@ -4,7 +4,9 @@
         [--config configs/reid/synth.yaml] [--grid lost_track_buffer=30,60 minimum_iou_threshold=0.1,0.3 ...]
         [--trackers bytetrack,ocsort] [--out runs/bench/tracker_tune]
 
-``min_track_score`` (the floor on a track's mean score, pipeline.tracker.min_track_score) is a --grid key too.
+``min_track_score`` (the floor on a track's mean score, pipeline.tracker.min_track_score) is a --grid key too, and so
+are ``appearance`` (true: the appearance guard, pipeline/appearance.py) and its settings as ``appearance_margin``,
+``appearance_recent``.
 
 A SITE is a `streid synth --only scenes` folder (or a demo's world/scenes): CAM.mp4 videos and gt/CAM.txt. The
 detector runs as the pipeline runs it (the config's conf / iou, the model's imgsz) and its boxes are cached in
@@ -21,6 +23,7 @@ import itertools
 import json
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +65,7 @@ def cached_detections(site: Path, camera: str, detector: Any, out: Path) -> list
 
 
 def track_and_score(rows: list[tuple[np.ndarray, np.ndarray]], gt: Path, settings: dict[str, Any],
-                    work: Path) -> dict[str, float]:
+                    work: Path, video: Path | None = None) -> dict[str, float]:
     """One tracker over cached boxes -> HOTA / IDF1 / MOTA against the camera's ground truth (as `streid reid`)."""
     from streid.pipeline.identity.job import tracker_scores
     from streid.pipeline.motfile import MotWriter
@@ -70,13 +73,31 @@ def track_and_score(rows: list[tuple[np.ndarray, np.ndarray]], gt: Path, setting
     from streid.records import Detections
 
     s = dict(settings)
+    guard = {k.removeprefix("appearance_"): s.pop(k) for k in list(s) if k.startswith("appearance_")}
+    on = bool(s.pop("appearance", False))
     trackers = CameraTrackers(s.pop("name"), s.pop("frame_rate"), s.pop("lost_track_buffer"), s,
-                              float(s.pop("min_track_score", 0.0)))
+                              float(s.pop("min_track_score", 0.0)), guard if on else None)
     writer = MotWriter(work / "tracks.txt")
+    images = video_frames(video) if on else iter(())
     for i, (xyxy, conf) in enumerate(rows):
         dets = Detections(xyxy.astype(np.float32), conf.astype(np.float32), np.zeros(len(conf), np.int64))
-        writer.write(i, trackers.update("cam", dets))
+        writer.write(i, trackers.update("cam", dets, image=next(images, None)))
     return tracker_scores(gt, "auto", writer.close(), work / "gt.txt")
+
+
+def video_frames(path: Path) -> Iterator[np.ndarray]:
+    """BGR frames of a video, in order (the appearance guard needs the pixels)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        while True:
+            ok, image = cap.read()
+            if not ok:
+                return
+            yield image
+    finally:
+        cap.release()
 
 
 def parse_grid(items: list[str]) -> dict[str, list[Any]]:
@@ -132,7 +153,8 @@ def main() -> None:
                 work = args.out / "work" / f"{site_key(site)}_{c}"
                 try:
                     scores[f"{site}/{c}"] = track_and_score(
-                        rows, site / "gt" / f"{c}.txt", {**settings, "frame_rate": cfg.tracker.frame_rate}, work)
+                        rows, site / "gt" / f"{c}.txt", {**settings, "frame_rate": cfg.tracker.frame_rate}, work,
+                        site / f"{c}.mp4")
                 except ValueError as exc:
                     print(f"skip {settings}: {exc}")
                     break

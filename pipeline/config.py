@@ -110,6 +110,9 @@ class TrackerConfig(Section):
     params: dict[str, float | int | str] = Field(default_factory=dict, description=(
         "constructor keywords of the trackers class; state_estimator (xyxy / xcycwh / xcycsr) and iou "
         "(iou / giou / diou / ciou / biou) by name"))
+    appearance: bool = Field(True, description=(
+        "undo the tracker's id swaps between people who just crossed, by their colours "
+        "(streid.pipeline.appearance); false = the tracker's ids as they are"))
     min_track_score: float | Literal["detector"] = Field(0.0, description=(
         "a track is reported only while the mean score of its detections is at least this: hides background "
         "the detector half-believes and ByteTrack keeps alive for minutes; 'detector' = the detector "

@@ -142,7 +142,7 @@ class Runner:
                                                t.lost_frames, t.min_gap, t.crop_mode, t.edge_fallback)
                         for c in cfg.cameras}
         self.trackers = CameraTrackers(cfg.tracker.name, cfg.tracker.frame_rate, cfg.tracker.lost_track_buffer,
-                                       dict(cfg.tracker.params))
+                                       dict(cfg.tracker.params), appearance={} if cfg.tracker.appearance else None)
         self.activation = ActivationThresholds(self.trackers.factory, dict(cfg.tracker.params),
                                                getattr(self.detector, "calibration", None),
                                                cfg.detector.conf if cfg.detector.kind == "yolo" else 0.0)
@@ -251,7 +251,7 @@ class Runner:
             if self.activation.observe(dets.confidence):
                 self.trackers.set_params(self.activation.values)
             with self.metrics.stage("track"):
-                tracked = self.trackers.update(frame.camera, dets, timestamp)
+                tracked = self.trackers.update(frame.camera, dets, timestamp, frame.image)
             fired = self.fired.setdefault(frame.camera, [0, 0.0, 0])
             fired[0] += len(dets)
             fired[1] = max(fired[1], float(dets.confidence.max())) if len(dets) else fired[1]

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from streid.pipeline.appearance import AppearanceGuard, guarded
 from streid.records import Detections
 
 
@@ -61,7 +62,8 @@ class CameraTrackers:
     """
 
     def __init__(self, name: str = "bytetrack", frame_rate: float = 30.0, lost_track_buffer: int = 30,
-                 params: dict[str, Any] | None = None, min_track_score: float = 0.0) -> None:
+                 params: dict[str, Any] | None = None, min_track_score: float = 0.0,
+                 appearance: dict[str, float] | None = None) -> None:
         factories = tracker_factories()
         if name not in factories:
             raise ValueError(f"unknown tracker '{name}' (choices: {', '.join(factories)})")
@@ -78,9 +80,13 @@ class CameraTrackers:
         self.scores: dict[str, dict[int, list[float]]] = {}  # camera -> track id -> [score sum, boxes, last step]
         self.steps: dict[str, int] = {}  # camera -> frames seen by the floor
         self.hidden: dict[str, int] = {}  # camera -> tracked boxes withheld by min_track_score
+        self.appearance = appearance
+        self.guards: dict[str, AppearanceGuard] = {}  # camera -> its appearance guard (appearance: its settings)
 
-    def update(self, camera: str, detections: Detections, timestamp: float | None = None) -> Detections:
-        """Track one frame; ``timestamp`` (capture time, s) lets the motion model see dropped frames (live)."""
+    def update(self, camera: str, detections: Detections, timestamp: float | None = None,
+               image: np.ndarray | None = None) -> Detections:
+        """Track one frame; ``timestamp`` (capture time, s) lets the motion model see dropped frames (live);
+        ``image`` (BGR) feeds the appearance guard when it is on."""
         tracker = self.trackers.get(camera)
         if tracker is None:
             tracker = self.trackers[camera] = self._new()
@@ -88,7 +94,14 @@ class CameraTrackers:
         if out.tracker_id is None:
             out.tracker_id = np.full(len(out), -1, np.int64)
         out = out.select(out.tracker_id >= 0)  # -1 = not (yet) a confirmed track
-        out.tracker_id = out.tracker_id + 1 + self.offset.get(camera, 0)  # the trackers count from 0
+        if self.appearance is not None:  # output ids in order of first appearance, swaps and takeovers undone
+            guard = self.guards.get(camera)
+            if guard is None:
+                guard = self.guards[camera] = AppearanceGuard(next_id=self.last_id.get(camera, 0) + 1,
+                                                              **self.appearance)
+            out = guarded(out, guard, image)
+        else:
+            out.tracker_id = out.tracker_id + 1 + self.offset.get(camera, 0)  # the trackers count from 0
         if len(out):
             self.last_id[camera] = max(self.last_id.get(camera, 0), int(out.tracker_id.max()))
         return self._score_floor(camera, out)
@@ -130,4 +143,5 @@ class CameraTrackers:
         for cam in list(self.trackers) if camera is None else [camera]:
             self.trackers.pop(cam, None)
             self.scores.pop(cam, None)
+            self.guards.pop(cam, None)  # the next guard numbers on from last_id
             self.offset[cam] = self.last_id.get(cam, 0)
