@@ -94,7 +94,7 @@ class CameraTrackers:
         if out.tracker_id is None:
             out.tracker_id = np.full(len(out), -1, np.int64)
         out = out.select(out.tracker_id >= 0)  # -1 = not (yet) a confirmed track
-        if self.appearance is not None:  # output ids in order of first appearance, swaps and takeovers undone
+        if self.appearance is not None:  # output ids in order of first appearance, swaps undone
             guard = self.guards.get(camera)
             if guard is None:
                 guard = self.guards[camera] = AppearanceGuard(next_id=self.last_id.get(camera, 0) + 1,
