@@ -1,6 +1,7 @@
 """Offline pipeline throughput: ours (decode, detect, track, tracklets) vs ultralytics' own ``model.track()``.
 
     .venv/bin/python bench/pipeline_bench.py [--frames 150] [--scenes DIR] [--weights W] [--imgsz 320]
+        [--zoom-imgsz 0] [--no-appearance]
 
 Writes a 4-camera 640x360 scene (moving coloured boxes, MOT gt) unless ``--scenes`` names a folder laid
 out like ``streid synth --only scenes`` output (``CAM.mp4`` + ``gt/CAM.txt``). Runs, on the same videos:
@@ -38,13 +39,14 @@ def make_scenes(root: Path, cameras: int, frames: int) -> Path:
     return root
 
 
-def ours(scenes: Path, out: Path, detector: dict, embedder: str) -> dict:
+def ours(scenes: Path, out: Path, detector: dict, embedder: str, tracker: dict | None = None) -> dict:
     cams = sorted(scenes.glob("*.mp4"))
     cfg = PipelineSection.model_validate({
         "mode": "offline",
         "cameras": [{"name": p.stem, "kind": "file", "uri": str(p), "det_file": str(scenes / "gt" / f"{p.stem}.txt")}
                     for p in cams],
         "detector": detector,
+        "tracker": tracker or {},
         "tracklets": {"seq_len": 8, "crop_height": 256, "crop_width": 128},
         "embedder": {"path": embedder},
         "output": {"dir": str(out), "video": False, "mot": True},
@@ -131,6 +133,10 @@ def main() -> None:
     ap.add_argument("--embedder", default="", help="exported re-id artifact (optional)")
     ap.add_argument("--live", type=float, default=0.0, help="also run live mode for this many seconds")
     ap.add_argument("--live-only", action="store_true", help="skip the offline comparison (with --live)")
+    ap.add_argument("--zoom-imgsz", type=int, default=None,
+                    help="our detector's zoom pass: 0 = one pass like ultralytics' track(); default the model's")
+    ap.add_argument("--appearance", action=argparse.BooleanOptionalAction, default=True,
+                    help="our tracker's appearance guard (pipeline.tracker.appearance)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="streid-bench-") as tmp:
@@ -142,12 +148,14 @@ def main() -> None:
 
             weights = str(root / "yolo11n-untrained.pt")
             import_ultralytics().YOLO("yolo11n.yaml").save(weights)
-        det_yolo = {"kind": "yolo", "weights": weights, "imgsz": args.imgsz, "conf": 0.25, "device": args.device}
+        det_yolo = {"kind": "yolo", "weights": weights, "imgsz": args.imgsz, "conf": 0.25, "device": args.device,
+                    **({"zoom_imgsz": args.zoom_imgsz} if args.zoom_imgsz is not None else {})}
+        tracker = {"appearance": args.appearance}
         results = {}
         if not args.live_only:
             results = {
-                "ours_motdet": ours(scenes, root / "motdet", {"kind": "motdet"}, args.embedder),
-                "ours_yolo": ours(scenes, root / "yolo", det_yolo, args.embedder),
+                "ours_motdet": ours(scenes, root / "motdet", {"kind": "motdet"}, args.embedder, tracker),
+                "ours_yolo": ours(scenes, root / "yolo", det_yolo, args.embedder, tracker),
                 "ultralytics_track": theirs(scenes, weights, args.imgsz, args.device),
             }
         if args.live:
