@@ -24,37 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from streid.pipeline.tracklets import intersections, max_ioa
 from streid.records import Detections
 
 FORGET_EVERY = 256  # frames; longer than any tracker's lost buffer
 H_BINS, S_BINS, V_BINS = 8, 3, 4  # HSV bins per body half: hue for colours, value for black/grey/white clothes
-
-
-def max_ioa_others(xyxy: np.ndarray) -> np.ndarray:
-    """Per box, the largest fraction of its area any other box of the frame covers."""
-    n = len(xyxy)
-    if n < 2:
-        return np.zeros(n)
-    x1 = np.maximum(xyxy[:, None, 0], xyxy[None, :, 0])
-    y1 = np.maximum(xyxy[:, None, 1], xyxy[None, :, 1])
-    x2 = np.minimum(xyxy[:, None, 2], xyxy[None, :, 2])
-    y2 = np.minimum(xyxy[:, None, 3], xyxy[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = np.maximum((xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1]), 1e-6)
-    ioa = inter / area[:, None]
-    np.fill_diagonal(ioa, 0.0)
-    return ioa.max(axis=1)
-
-
-def overlaps(xyxy: np.ndarray) -> np.ndarray:
-    """(N, N) True where two boxes of the frame intersect."""
-    x1 = np.maximum(xyxy[:, None, 0], xyxy[None, :, 0])
-    y1 = np.maximum(xyxy[:, None, 1], xyxy[None, :, 1])
-    x2 = np.minimum(xyxy[:, None, 2], xyxy[None, :, 2])
-    y2 = np.minimum(xyxy[:, None, 3], xyxy[None, :, 3])
-    hit = (x2 > x1) & (y2 > y1)
-    np.fill_diagonal(hit, False)
-    return hit
 
 
 def describe(image: np.ndarray, box: np.ndarray) -> np.ndarray | None:
@@ -121,12 +95,13 @@ class AppearanceGuard:
                 self.out_of[r] = self._fresh()
             self.last_seen[r] = self.frame
         ids = np.array([self.out_of[r] for r in raw_ids.tolist()], np.int64)
+        self._forget()
         if image is None or not len(ids):
             return ids
-        touching = overlaps(xyxy)
-        for i, j in zip(*np.nonzero(np.triu(touching)), strict=True):
+        touching = np.triu(intersections(xyxy) > 0, k=1)
+        for i, j in zip(*np.nonzero(touching), strict=True):
             self.met[frozenset((int(ids[i]), int(ids[j])))] = self.frame
-        clear = max_ioa_others(xyxy) < 0.1
+        clear = max_ioa(xyxy) < 0.1
         desc = {k: describe(image, xyxy[k]) if clear[k] else None for k in range(len(ids))}
         self._undo_swaps(raw_ids, ids, desc)
         for k, d in desc.items():  # learn from clear boxes only, after the corrections
@@ -139,7 +114,6 @@ class AppearanceGuard:
                 rate = max(self.alpha, 1.0 / (model.count + 1))
                 model.mean = (1 - rate) * model.mean + rate * d
                 model.count += 1
-        self._forget()
         return ids
 
     def _dist(self, oid: int, d: np.ndarray) -> float | None:

@@ -38,16 +38,21 @@ class GateParams:
     max_overlap: float = 0.3
 
 
+def intersections(xyxy: np.ndarray) -> np.ndarray:
+    """(N, N) intersection areas of every pair of boxes (the diagonal is each box's own area)."""
+    x1 = np.maximum(xyxy[:, None, 0], xyxy[None, :, 0])
+    y1 = np.maximum(xyxy[:, None, 1], xyxy[None, :, 1])
+    x2 = np.minimum(xyxy[:, None, 2], xyxy[None, :, 2])
+    y2 = np.minimum(xyxy[:, None, 3], xyxy[None, :, 3])
+    return np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+
+
 def max_ioa(xyxy: np.ndarray) -> np.ndarray:
     """For each box, the largest fraction of its own area covered by any other box of the set."""
     n = len(xyxy)
     if n < 2:
         return np.zeros(n, np.float32)
-    x1 = np.maximum(xyxy[:, None, 0], xyxy[None, :, 0])
-    y1 = np.maximum(xyxy[:, None, 1], xyxy[None, :, 1])
-    x2 = np.minimum(xyxy[:, None, 2], xyxy[None, :, 2])
-    y2 = np.minimum(xyxy[:, None, 3], xyxy[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    inter = intersections(xyxy)
     area = np.clip((xyxy[:, 2] - xyxy[:, 0]) * (xyxy[:, 3] - xyxy[:, 1]), 1e-6, None)
     ioa = inter / area[:, None]
     np.fill_diagonal(ioa, 0.0)
