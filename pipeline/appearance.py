@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from streid.pipeline.tracklets import intersections, max_ioa
-from streid.records import Detections
 
 FORGET_EVERY = 256  # frames; longer than any tracker's lost buffer
 H_BINS, S_BINS, V_BINS = 8, 3, 4  # HSV bins per body half: hue for colours, value for black/grey/white clothes
@@ -160,9 +159,3 @@ class AppearanceGuard:
         live = set(self.out_of.values())
         self.models = {oid: m for oid, m in self.models.items() if oid in live}
         self.met = {p: f for p, f in self.met.items() if self.frame - f <= self.recent}
-
-
-def guarded(out: Detections, guard: AppearanceGuard, image: np.ndarray | None) -> Detections:
-    """``out`` with its tracker ids replaced by the guard's output ids."""
-    out.tracker_id = guard.assign(out.tracker_id, out.xyxy, image)
-    return out

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from streid.pipeline.appearance import AppearanceGuard, guarded
+from streid.pipeline.appearance import AppearanceGuard
 from streid.records import Detections
 
 
@@ -99,7 +99,7 @@ class CameraTrackers:
             if guard is None:
                 guard = self.guards[camera] = AppearanceGuard(next_id=self.last_id.get(camera, 0) + 1,
                                                               **self.appearance)
-            out = guarded(out, guard, image)
+            out.tracker_id = guard.assign(out.tracker_id, out.xyxy, image)
         else:
             out.tracker_id = out.tracker_id + 1 + self.offset.get(camera, 0)  # the trackers count from 0
         if len(out):
