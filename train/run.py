@@ -106,7 +106,7 @@ def train_from_config(cfg: Config, out: Path | None = None, resume: bool = False
     try:
         trainer.fit(progress=progress)
     finally:
-        dist.cleanup()
+        trainer.close()
     names = ("best.pt", "last.pt", "metrics.jsonl", "curves.png", "config.yaml")
     outputs = [n for n in names if (out_dir / n).is_file() and (n != "curves.png" or trainer.curves is not None)]
     return TrainOutcome(out_dir, trainer.interrupted, trainer.state.epoch, outputs)

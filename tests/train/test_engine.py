@@ -113,7 +113,7 @@ def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
     torch.distributed.all_gather(gathered, flat)
     if rank == 0:
         torch.save(torch.stack(gathered), Path(out) / "params.pt")
-    torch.distributed.destroy_process_group()
+    trainer.close()  # without it about 4 in 10 runs abort at exit (the DDP reducer outlives the group)
 
 
 def test_ddp_two_cpu_processes_stay_in_sync(tmp_path: Path) -> None:
