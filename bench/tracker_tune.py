@@ -125,7 +125,8 @@ def main() -> None:
     from streid.pipeline.detector import YoloDetector
 
     cfg = load_config(args.config).pipeline
-    det = YoloDetector(args.detector, conf=cfg.detector.conf, iou=cfg.detector.iou, device="cpu")
+    det = YoloDetector(args.detector, conf=cfg.detector.conf, iou=cfg.detector.iou, device="cpu",
+                       prefilter=cfg.detector.prefilter)
     det.warmup()
     calib = detector_calibration(args.detector) or {}
     floor, _ = track_score_floor(cfg.tracker.min_track_score, calib or None)

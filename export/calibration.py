@@ -55,14 +55,17 @@ def write_calibration(onnx_path: str | Path, entry: dict[str, Any]) -> None:
 
 def write_detector_calibration(onnx_path: str | Path, conf: float, *, activation: float | None = None,
                                high_conf: float | None = None, source: str = "",
-                               zoom: dict[str, Any] | None = None) -> dict[str, Any]:
+                               zoom: dict[str, Any] | None = None,
+                               prefilter: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write the operating confidence of an ultralytics-exported detector ONNX into its metadata.
 
     ``conf``: the detector's operating confidence (chosen on a validation site); the tracker starts tracks from
     detections at ``activation`` and associates first those at ``high_conf`` (both default to ``conf``), so a
     detector whose scores never reach ByteTrack's default 0.7 still starts tracks. ``zoom`` (``imgsz``,
     ``below``, ``overlap``, ``source``): the second pass the pipeline runs by default
-    (``streid.pipeline.detector.Zoom``, chosen on validation sites). Returns the entry written.
+    (``streid.pipeline.detector.Zoom``, chosen on validation sites). ``prefilter`` (``sigma``, ``source``): the
+    low-pass the pipeline applies to frames before this detector by default (``streid.pipeline.detector.smooth``).
+    Returns the entry written.
     """
     values = {"conf": conf, "track_activation_threshold": conf if activation is None else activation,
               "high_conf_det_threshold": conf if high_conf is None else high_conf}
@@ -78,5 +81,9 @@ def write_detector_calibration(onnx_path: str | Path, conf: float, *, activation
                        float(zoom.get("overlap", Zoom.overlap)))  # raises on values the pipeline would refuse
         entry["zoom"] = {"imgsz": checked.imgsz, "below": checked.below, "overlap": checked.overlap,
                          "source": str(zoom.get("source", ""))}
+    if prefilter:
+        from streid.pipeline.detector import check_prefilter
+
+        entry["prefilter"] = {"sigma": check_prefilter(prefilter["sigma"]), "source": str(prefilter.get("source", ""))}
     _rewrite_props(Path(onnx_path), {DETECTOR_KEY: json.dumps(entry, sort_keys=True)})
     return entry

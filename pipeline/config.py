@@ -87,6 +87,10 @@ class DetectorConfig(Section):
                                      "this share of the frame height (null = the model's, else 0.35)")
     zoom_overlap: float | None = Field(None, gt=0.0, le=1.0, description="the first pass keeps boxes taller "
                                        "than zoom_below x this; NMS settles the band between (null: 0.7)")
+    prefilter: float | None = Field(None, ge=0.0, le=4.0, description="Gaussian low-pass of the frame before "
+                                    "each detector pass, sigma in detector-input pixels (0 = off): noise finer "
+                                    "than the input grid is averaged away instead of aliased into it; null = the "
+                                    "model's own choice (its calibration metadata), else 0")
 
     @field_validator("imgsz", "zoom_imgsz")
     @classmethod

@@ -96,7 +96,8 @@ class YoloDetector:
 
     def __init__(self, weights: str | Path = "", imgsz: int = 0, conf: float = 0.25, iou: float = 0.7,
                  device: str = "cpu", half: bool = False, zoom_imgsz: int | None = None,
-                 zoom_below: float | None = None, zoom_overlap: float | None = None) -> None:
+                 zoom_below: float | None = None, zoom_overlap: float | None = None,
+                 prefilter: float | None = None) -> None:
         from streid.defaults import default_detector, resolve_detector
         from streid.offline import import_ultralytics
         from streid.pickle_guard import check_pickle
@@ -138,6 +139,13 @@ class YoloDetector:
             log.info("detector: its zoom pass at imgsz %d is no larger than imgsz %d: one pass", self.zoom.imgsz,
                      self.imgsz)
             self.zoom = None
+        try:
+            self.prefilter = resolve_prefilter(self.calibration, prefilter)
+        except (TypeError, ValueError) as exc:
+            from streid.errors import InputError
+
+            raise InputError(f"{self.weights}: unusable prefilter in its streid.detector_calibration metadata "
+                             f"({exc})") from None
         if self.zoom is not None:  # the same session runs both sizes: two ONNX Runtime sessions' spinning thread
             _check_resizable(self.weights)  # pools fight over the cores (36 vs 21 ms per frame on 2 cores)
 
@@ -164,17 +172,70 @@ class YoloDetector:
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise InputError(f"{self.weights}: not a usable detector model ({reason})") from None
 
+    def _predict(self, images: list[np.ndarray], size: int) -> list[Detections]:
+        """One pass at ``size``, the frames low-passed first when a prefilter is in force (boxes in frame pixels)."""
+        if not self.prefilter:
+            inputs, scales = images, [1.0] * len(images)
+        else:
+            inputs, scales = map(list, zip(*(smooth(im, size, self.prefilter) for im in images), strict=True))
+        out = [_from_result(r) for r in self.model.predict(
+            inputs, imgsz=size, conf=self.conf, iou=self.iou, device=self.device, half=self.half,
+            classes=[PERSON], verbose=False)]
+        for d, k in zip(out, scales, strict=True):
+            if k != 1.0:
+                d.xyxy = (d.xyxy * np.float32(k)).astype(np.float32)
+        return out
+
     def detect(self, frames: list[Frame]) -> list[Detections]:
         if not frames:
             return []
         images = [f.image for f in frames]
-        passes = [[_from_result(r) for r in self.model.predict(
-            images, imgsz=size, conf=self.conf, iou=self.iou, device=self.device, half=self.half,
-            classes=[PERSON], verbose=False)] for size in self._sizes()]
+        passes = [self._predict(images, size) for size in self._sizes()]
         if self.zoom is None:
             return passes[0]
         return [merge_passes(a, b, im.shape[0], self.zoom, self.iou)
                 for a, b, im in zip(passes[0], passes[1], images, strict=True)]
+
+
+MAX_PREFILTER = 4.0  # detector-input pixels: beyond this a person is a blur
+
+
+def check_prefilter(sigma: Any) -> float:
+    """``sigma`` as a float in [0, MAX_PREFILTER], or ValueError."""
+    value = float(sigma)
+    if not 0.0 <= value <= MAX_PREFILTER:
+        raise ValueError(f"prefilter sigma must be in [0, {MAX_PREFILTER}], got {sigma!r}")
+    return value
+
+
+def resolve_prefilter(calibration: dict[str, Any] | None, configured: float | None) -> float:
+    """The prefilter in force: the config's value, else the detector artifact's (``prefilter.sigma`` in its
+    calibration, chosen on validation sites), else 0 (off: other weights get frames as they are)."""
+    if configured is not None:
+        return check_prefilter(configured)
+    own = (calibration or {}).get("prefilter") or {}
+    if not isinstance(own, dict):
+        raise ValueError(f"prefilter must be a mapping with a sigma, got {own!r}")
+    return check_prefilter(own.get("sigma", 0.0))
+
+
+def smooth(image: np.ndarray, imgsz: int, sigma: float) -> tuple[np.ndarray, float]:
+    """The frame low-passed for a detector input of ``imgsz``, and the factor from its pixels to the frame's.
+
+    A Gaussian of ``sigma`` input pixels (``sigma`` x the downscale factor in frame pixels), so sensor noise and
+    compression blocks finer than the input grid are averaged away instead of aliased into it. A frame more than
+    twice the input size is first halved (Gaussian pyramid) until it is not, so a 1080p frame stays cheap; the
+    factor then maps boxes back. 0 = the frame as it is."""
+    scale = max(image.shape[:2]) / imgsz
+    if sigma <= 0 or scale <= 1:
+        return image, 1.0
+    import cv2
+
+    width = image.shape[1]
+    while scale > 2:
+        image = cv2.pyrDown(image)
+        scale = max(image.shape[:2]) / imgsz
+    return cv2.GaussianBlur(image, (0, 0), sigma * scale), width / image.shape[1]
 
 
 def _check_resizable(weights: Path) -> None:

@@ -67,7 +67,8 @@ def build_detector(cfg: PipelineSection) -> Detector:
     if d.kind == "motdet":
         return MOTDetFileDetector({c.name: c.det_file for c in cfg.cameras}, min_conf=d.min_conf)
     return YoloDetector(d.weights, imgsz=d.imgsz, conf=d.conf, iou=d.iou, device=d.device, half=d.half,
-                        zoom_imgsz=d.zoom_imgsz, zoom_below=d.zoom_below, zoom_overlap=d.zoom_overlap)
+                        zoom_imgsz=d.zoom_imgsz, zoom_below=d.zoom_below, zoom_overlap=d.zoom_overlap,
+                        prefilter=d.prefilter)
 
 
 def load_configured_embedder(cfg: PipelineSection) -> Embedder | None:
@@ -155,6 +156,9 @@ class Runner:
         if zoom is not None:
             log.info("detector: second pass at imgsz %d for boxes under %.2f of the frame height (%s)", zoom.imgsz,
                      zoom.below, zoom.source)
+        if getattr(self.detector, "prefilter", 0.0):
+            log.info("detector: frames low-passed before detection (sigma %.2f input pixels; "
+                     "pipeline.detector.prefilter)", self.detector.prefilter)
         self.fired: dict[str, list[float]] = {}  # camera -> [detections, best score, tracked boxes]
         self.batcher = EmbedBatcher(self.embedder, cfg.embedder.max_batch,
                                     cfg.embedder.max_wait_ms / 1000 if self.live else 0.0)

@@ -3,11 +3,14 @@
     .venv/bin/python scripts/detector_calibration.py --onnx deploy/models/person_detector.onnx \
         --data runs/default_models/detector/data/detection/data.yaml [--imgsz 320] \
         [--zoom-imgsz 576 --zoom-below 0.35 --zoom-overlap 0.7 --zoom-source "bench/zoom_tune.py on ..."]
+        [--prefilter 0.5 --prefilter-source "bench/tracker_tune.py on ..."]
 
 The tracker starts and associates tracks at this confidence (``streid.detector_calibration``), so a detector whose
 scores never reach ByteTrack's default still starts tracks; a config's ``pipeline.tracker.params`` overrides it.
 ``--zoom-*`` records the second detector pass the pipeline runs by default (chosen with bench/zoom_tune.py on
-validation sites); ``pipeline.detector.zoom_*`` overrides it.
+validation sites); ``pipeline.detector.zoom_*`` overrides it. ``--prefilter`` records the low-pass the pipeline
+applies to frames before the detector by default (sigma in detector-input pixels, chosen with bench/tracker_tune.py
+on validation sites); ``pipeline.detector.prefilter`` overrides it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ def main() -> None:
     ap.add_argument("--zoom-below", type=float, default=0.35)
     ap.add_argument("--zoom-overlap", type=float, default=0.7)
     ap.add_argument("--zoom-source", default="", help="where the zoom values were chosen")
+    ap.add_argument("--prefilter", type=float, default=0.0, help="0 = frames as they are")
+    ap.add_argument("--prefilter-source", default="", help="where the prefilter was chosen")
     args = ap.parse_args()
     model = import_ultralytics().YOLO(str(args.onnx), task="detect")
     r = model.val(data=str(args.data), imgsz=args.imgsz, batch=1, device="cpu", plots=False, verbose=False,
@@ -39,7 +44,9 @@ def main() -> None:
     print(f"val mAP50 {r.box.map50:.3f}, mAP50-95 {r.box.map:.3f}; F1 {f1.max():.3f} at confidence {conf}")
     zoom = {"imgsz": args.zoom_imgsz, "below": args.zoom_below, "overlap": args.zoom_overlap,
             "source": args.zoom_source} if args.zoom_imgsz else None
-    entry = write_detector_calibration(args.onnx, conf, source=f"F1-optimal on {args.data} (val split)", zoom=zoom)
+    prefilter = {"sigma": args.prefilter, "source": args.prefilter_source} if args.prefilter else None
+    entry = write_detector_calibration(args.onnx, conf, source=f"F1-optimal on {args.data} (val split)", zoom=zoom,
+                                       prefilter=prefilter)
     print(entry)
     card = args.onnx.with_suffix(".md")
     if card.is_file():  # the model card says what the pipeline does with the model by default
@@ -56,6 +63,10 @@ def write_card_section(card: Path, entry: dict) -> None:
                      f"frame height, the first pass those taller than {z['below']} x {z['overlap']}; NMS settles "
                      f"the band (`pipeline.detector.zoom_*` overrides, `zoom_imgsz: 0` = one pass). Chosen with "
                      f"{z['source']}.")
+    p = entry.get("prefilter")
+    if p:
+        lines.append(f"- Prefilter: every frame is low-passed before each pass (a Gaussian of {p['sigma']} input "
+                     f"pixels; `pipeline.detector.prefilter` overrides, 0 = off). Chosen with {p['source']}.")
     text = card.read_text(encoding="utf-8")
     head, found, tail = text.partition(SECTION)
     rest = tail[tail.find("\n## "):] if found and "\n## " in tail else ""

@@ -125,3 +125,87 @@ def test_a_hand_edited_zoom_in_the_metadata_is_one_line_naming_the_file(tmp_path
     _rewrite_props(weights, {DETECTOR_KEY: json.dumps({"version": 1, "conf": 0.4, "zoom": zoom})})
     with pytest.raises(InputError, match=r"edited\.onnx: unusable zoom in its streid.detector_calibration"):
         YoloDetector(weights)
+
+
+def test_the_prefilter_averages_noise_finer_than_the_input_grid_and_nothing_else() -> None:
+    from streid.pipeline.detector import smooth
+
+    rng = np.random.default_rng(0)
+    frame = np.clip(128 + rng.normal(0, 20, (360, 640, 3)), 0, 255).astype(np.uint8)
+    assert smooth(frame, 320, 0.0) == (frame, 1.0)  # off
+    assert smooth(frame, 640, 0.5)[0] is frame  # no downscale: nothing finer than the input grid to remove
+    out, factor = smooth(frame, 320, 0.5)  # 2x downscale: sigma 1 frame pixel
+    assert factor == 1.0 and out.shape == frame.shape and out.dtype == np.uint8
+    assert out.std() < 0.5 * frame.std()  # the noise is mostly gone ...
+    assert abs(float(out.mean()) - float(frame.mean())) < 0.5  # ... and the picture is not darker or brighter
+    edge = np.zeros((360, 640, 3), np.uint8)
+    edge[:, 320:] = 255
+    kept = smooth(edge, 320, 0.5)[0][180]
+    assert kept[300].max() == 0 and kept[340].min() == 255  # an edge moves by no more than a few pixels
+    big, factor = smooth(np.repeat(np.repeat(edge, 3, 0), 3, 1), 320, 0.5)  # 1920x1080: halved twice first
+    assert big.shape == (270, 480, 3) and factor == 4.0
+    assert big[135, 220].max() == 0 and big[135, 260].min() == 255
+
+
+@pytest.mark.skipif(not BUILTIN.is_file(), reason="built-in detector not made here")
+def test_the_prefilter_comes_from_the_models_calibration_and_the_config_overrides_it(tmp_path: Path) -> None:
+    from streid.export.calibration import write_detector_calibration
+    from streid.pipeline.config import PipelineSection
+    from streid.pipeline.runner import build_detector
+
+    assert YoloDetector().prefilter == 0.0  # the built-in detector's calibration names none: frames as they are
+    weights = shutil.copy(BUILTIN, tmp_path / "det.onnx")
+    entry = write_detector_calibration(weights, 0.4, source="test", prefilter={"sigma": 0.7, "source": "validation"})
+    assert entry["prefilter"] == {"sigma": 0.7, "source": "validation"}
+    assert YoloDetector(weights).prefilter == 0.7  # the model's own choice ...
+    assert YoloDetector(weights, prefilter=0).prefilter == 0.0  # ... which the config overrides
+    section = PipelineSection.model_validate({"cameras": [{"name": "a", "kind": "test"}],
+                                              "detector": {"weights": str(weights), "prefilter": 0.35}})
+    assert build_detector(section).prefilter == 0.35
+    with pytest.raises(ValueError, match="prefilter sigma"):
+        write_detector_calibration(weights, 0.4, prefilter={"sigma": 9})
+
+
+@pytest.mark.skipif(not BUILTIN.is_file(), reason="built-in detector not made here")
+def test_a_hand_edited_prefilter_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    import json
+
+    import onnx
+
+    from streid.export.calibration import DETECTOR_KEY
+
+    model = onnx.load(str(BUILTIN))
+    entry = {p.key: p.value for p in model.metadata_props}
+    calib = json.loads(entry[DETECTOR_KEY])
+    calib["prefilter"] = {"sigma": "soft"}
+    for p in model.metadata_props:
+        if p.key == DETECTOR_KEY:
+            p.value = json.dumps(calib)
+    onnx.save(model, str(tmp_path / "edited.onnx"))
+    with pytest.raises(InputError, match=r"edited\.onnx: unusable prefilter"):
+        YoloDetector(tmp_path / "edited.onnx")
+
+
+@pytest.mark.usefixtures("no_network")
+@pytest.mark.skipif(not BUILTIN.is_file(), reason="built-in detector not made here")
+def test_with_the_prefilter_boxes_stay_in_frame_coordinates(tmp_path: Path) -> None:
+    """The low-passed frame keeps the frame's size, so each person is boxed where the plain frame boxes them."""
+    import cv2
+
+    from streid.config import load_config
+    from streid.media import read_frames
+    from streid.train.synth.build import synthesize
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = load_config(root / "configs/synth/tiny.yaml", ["synth.scenes.cameras=1", "synth.scenes.duration_s=4"])
+    synthesize(cfg.synth, 3, tmp_path, ["scenes"], workers=0)
+    frames = [Frame("c", i / 8, i, cv2.resize(im, None, fx=2, fy=2))  # 640x360: a 2x downscale at imgsz 320
+              for i, im in enumerate(read_frames(tmp_path / "scenes" / "cam1.mp4")) if i % 4 == 0]
+    plain, smoothed = (YoloDetector(conf=0.4, prefilter=p, zoom_imgsz=0) for p in (0.0, 0.5))
+    matched = 0
+    for f in frames:
+        a, b = plain.detect([f])[0], smoothed.detect([f])[0]
+        for box in b.xyxy:
+            if len(a):
+                matched += int(np.abs(a.xyxy - box).max(axis=1).min() < 8)  # frame pixels
+    assert matched >= 5
