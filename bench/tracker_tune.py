@@ -9,11 +9,11 @@ are ``appearance`` (true: the appearance guard, pipeline/appearance.py) and its 
 ``appearance_recent``.
 
 A SITE is a `streid synth --only scenes` folder (or a demo's world/scenes): CAM.mp4 videos and gt/CAM.txt. The
-detector runs as the pipeline runs it (the config's conf / iou, the model's imgsz) and its boxes are cached in
-OUT/dets (a re-run reuses them). Every combination of --grid values (plus the config's own tracker settings, the
-baseline) tracks every camera; HOTA / IDF1 / MOTA come from `trackers.eval`, as in `streid reid`'s evaluation. The
-table is sorted by mean HOTA, with the worst camera beside it. Use sites that no judged figure uses: a setting
-chosen here is a threshold choice.
+detector runs as the pipeline runs it (the config's conf / iou / prefilter, the model's imgsz and zoom pass) and its
+boxes are cached in OUT/dets (a re-run with the same model and settings reuses them). Every combination of --grid
+values (plus the config's own tracker settings, the baseline) tracks every camera; HOTA / IDF1 / MOTA come from
+`trackers.eval`, as in `streid reid`'s evaluation. The table is sorted by mean HOTA, with the worst camera beside
+it. Use sites that no judged figure uses: a setting chosen here is a threshold choice.
 """
 
 from __future__ import annotations
@@ -39,14 +39,25 @@ def site_key(site: Path) -> str:
     return f"{site.name}-{hashlib.sha1(str(site.resolve()).encode()).hexdigest()[:8]}"
 
 
+def detector_key(detector: Any) -> str:
+    """What the cached boxes depend on: the model file and every detector setting that changes its boxes."""
+    zoom = detector.zoom
+    return (f"{Path(detector.weights).resolve()}|imgsz {detector.imgsz}|conf {detector.conf}|iou {detector.iou}|"
+            f"zoom {zoom.imgsz if zoom else 0} {zoom.below if zoom else 0} {zoom.overlap if zoom else 0}|"
+            f"prefilter {detector.prefilter}")
+
+
 def cached_detections(site: Path, camera: str, detector: Any, out: Path) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(xyxy, conf) per frame of SITE/CAMERA.mp4, detected once and kept in OUT."""
+    """(xyxy, conf) per frame of SITE/CAMERA.mp4, detected once and kept in OUT (again when the detector's model
+    or settings differ from the cached run's)."""
     import cv2
 
     path = out / f"{site_key(site)}_{camera}.npz"
+    key = detector_key(detector)
     if path.is_file():
         z = np.load(path)
-        return [(z["xyxy"][z["frame"] == i], z["conf"][z["frame"] == i]) for i in range(int(z["frames"]))]
+        if "detector" in z.files and str(z["detector"]) == key:
+            return [(z["xyxy"][z["frame"] == i], z["conf"][z["frame"] == i]) for i in range(int(z["frames"]))]
     from streid.records import Frame
 
     cap = cv2.VideoCapture(str(site / f"{camera}.mp4"))
@@ -59,8 +70,8 @@ def cached_detections(site: Path, camera: str, detector: Any, out: Path) -> list
         rows.append((d.xyxy, d.confidence))
     out.mkdir(parents=True, exist_ok=True)
     frame = np.concatenate([np.full(len(c), i) for i, (_, c) in enumerate(rows)]) if rows else np.zeros(0)
-    np.savez(path, frames=len(rows), frame=frame, xyxy=np.concatenate([x for x, _ in rows]).reshape(-1, 4),
-             conf=np.concatenate([c for _, c in rows]))
+    np.savez(path, detector=key, frames=len(rows), frame=frame,
+             xyxy=np.concatenate([x for x, _ in rows]).reshape(-1, 4), conf=np.concatenate([c for _, c in rows]))
     return rows
 
 
