@@ -175,15 +175,15 @@ class YoloDetector:
     def _predict(self, images: list[np.ndarray], size: int) -> list[Detections]:
         """One pass at ``size``, the frames low-passed first when a prefilter is in force (boxes in frame pixels)."""
         if not self.prefilter:
-            inputs, scales = images, [1.0] * len(images)
+            inputs, scales = images, [(1.0, 1.0)] * len(images)
         else:
             inputs, scales = map(list, zip(*(smooth(im, size, self.prefilter) for im in images), strict=True))
         out = [_from_result(r) for r in self.model.predict(
             inputs, imgsz=size, conf=self.conf, iou=self.iou, device=self.device, half=self.half,
             classes=[PERSON], verbose=False)]
-        for d, k in zip(out, scales, strict=True):
-            if k != 1.0:
-                d.xyxy = (d.xyxy * np.float32(k)).astype(np.float32)
+        for d, (kx, ky) in zip(out, scales, strict=True):
+            if (kx, ky) != (1.0, 1.0):
+                d.xyxy = (d.xyxy * np.array([kx, ky, kx, ky], np.float32)).astype(np.float32)
         return out
 
     def detect(self, frames: list[Frame]) -> list[Detections]:
@@ -219,23 +219,23 @@ def resolve_prefilter(calibration: dict[str, Any] | None, configured: float | No
     return check_prefilter(own.get("sigma", 0.0))
 
 
-def smooth(image: np.ndarray, imgsz: int, sigma: float) -> tuple[np.ndarray, float]:
-    """The frame low-passed for a detector input of ``imgsz``, and the factor from its pixels to the frame's.
+def smooth(image: np.ndarray, imgsz: int, sigma: float) -> tuple[np.ndarray, tuple[float, float]]:
+    """The frame low-passed for a detector input of ``imgsz``, and the (x, y) factors from its pixels to the frame's.
 
     A Gaussian of ``sigma`` input pixels (``sigma`` x the downscale factor in frame pixels), so sensor noise and
     compression blocks finer than the input grid are averaged away instead of aliased into it. A frame more than
     twice the input size is first halved (Gaussian pyramid) until it is not, so a 1080p frame stays cheap; the
-    factor then maps boxes back. 0 = the frame as it is."""
+    factors then map boxes back (an odd side halves to (n + 1) / 2). 0 = the frame as it is."""
     scale = max(image.shape[:2]) / imgsz
     if sigma <= 0 or scale <= 1:
-        return image, 1.0
+        return image, (1.0, 1.0)
     import cv2
 
-    width = image.shape[1]
+    height, width = image.shape[:2]
     while scale > 2:
         image = cv2.pyrDown(image)
         scale = max(image.shape[:2]) / imgsz
-    return cv2.GaussianBlur(image, (0, 0), sigma * scale), width / image.shape[1]
+    return cv2.GaussianBlur(image, (0, 0), sigma * scale), (width / image.shape[1], height / image.shape[0])
 
 
 def _check_resizable(weights: Path) -> None:
