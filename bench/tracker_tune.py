@@ -50,8 +50,6 @@ def detector_key(detector: Any) -> str:
 def cached_detections(site: Path, camera: str, detector: Any, out: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     """(xyxy, conf) per frame of SITE/CAMERA.mp4, detected once and kept in OUT (again when the detector's model
     or settings differ from the cached run's)."""
-    import cv2
-
     path = out / f"{site_key(site)}_{camera}.npz"
     key = detector_key(detector)
     if path.is_file():
@@ -60,12 +58,8 @@ def cached_detections(site: Path, camera: str, detector: Any, out: Path) -> list
             return [(z["xyxy"][z["frame"] == i], z["conf"][z["frame"] == i]) for i in range(int(z["frames"]))]
     from streid.records import Frame
 
-    cap = cv2.VideoCapture(str(site / f"{camera}.mp4"))
     rows: list[tuple[np.ndarray, np.ndarray]] = []
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
+    for image in video_frames(site / f"{camera}.mp4"):
         d = detector.detect([Frame(camera, len(rows) / 10.0, len(rows), image)])[0]
         rows.append((d.xyxy, d.confidence))
     out.mkdir(parents=True, exist_ok=True)
