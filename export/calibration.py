@@ -63,8 +63,9 @@ def write_detector_calibration(onnx_path: str | Path, conf: float, *, activation
     detections at ``activation`` and associates first those at ``high_conf`` (both default to ``conf``), so a
     detector whose scores never reach ByteTrack's default 0.7 still starts tracks. ``zoom`` (``imgsz``,
     ``below``, ``overlap``, ``source``): the second pass the pipeline runs by default
-    (``streid.pipeline.detector.Zoom``, chosen on validation sites). ``prefilter`` (``sigma``, ``source``): the
-    low-pass the pipeline applies to frames before this detector by default (``streid.pipeline.detector.smooth``).
+    (``streid.pipeline.detector.Zoom``, chosen on validation sites). ``prefilter`` (``sigma``, ``min_noise``,
+    ``source``): the low-pass the pipeline applies by default, before this detector, to the frames of cameras at
+    least that noisy (``streid.pipeline.prefilter``).
     Returns the entry written.
     """
     values = {"conf": conf, "track_activation_threshold": conf if activation is None else activation,
@@ -82,8 +83,10 @@ def write_detector_calibration(onnx_path: str | Path, conf: float, *, activation
         entry["zoom"] = {"imgsz": checked.imgsz, "below": checked.below, "overlap": checked.overlap,
                          "source": str(zoom.get("source", ""))}
     if prefilter:
-        from streid.pipeline.detector import check_prefilter
+        from streid.pipeline.prefilter import check_min_noise, check_prefilter
 
-        entry["prefilter"] = {"sigma": check_prefilter(prefilter["sigma"]), "source": str(prefilter.get("source", ""))}
+        entry["prefilter"] = {"sigma": check_prefilter(prefilter["sigma"]),
+                              "min_noise": check_min_noise(prefilter.get("min_noise", 0.0)),
+                              "source": str(prefilter.get("source", ""))}
     _rewrite_props(Path(onnx_path), {DETECTOR_KEY: json.dumps(entry, sort_keys=True)})
     return entry

@@ -91,6 +91,10 @@ class DetectorConfig(Section):
                                     "each detector pass, sigma in detector-input pixels (0 = off): noise finer "
                                     "than the input grid is averaged away instead of aliased into it; null = the "
                                     "model's own choice (its calibration metadata), else 0")
+    prefilter_min_noise: float | None = Field(None, ge=0.0, le=64.0, description="filter only the cameras whose "
+                                              "noise at the detector input is at least this many grey levels "
+                                              "(running median, logged per camera); 0 = every camera; null = the "
+                                              "model's own choice with its sigma, else 0")
 
     @field_validator("imgsz", "zoom_imgsz")
     @classmethod

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from streid.pipeline.prefilter import NoiseGate, resolve_prefilter, smooth
 from streid.records import Detections, Frame
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class YoloDetector:
     def __init__(self, weights: str | Path = "", imgsz: int = 0, conf: float = 0.25, iou: float = 0.7,
                  device: str = "cpu", half: bool = False, zoom_imgsz: int | None = None,
                  zoom_below: float | None = None, zoom_overlap: float | None = None,
-                 prefilter: float | None = None) -> None:
+                 prefilter: float | None = None, prefilter_min_noise: float | None = None) -> None:
         from streid.defaults import default_detector, resolve_detector
         from streid.offline import import_ultralytics
         from streid.pickle_guard import check_pickle
@@ -135,7 +136,8 @@ class YoloDetector:
                      self.imgsz)
             self.zoom = None
         with self._metadata("prefilter"):
-            self.prefilter = resolve_prefilter(self.calibration, prefilter)
+            self.prefilter = resolve_prefilter(self.calibration, prefilter, prefilter_min_noise)
+        self.noise_gate = NoiseGate(self.prefilter) if self.prefilter is not None else None
         if self.zoom is not None:  # the same session runs both sizes: two ONNX Runtime sessions' spinning thread
             _check_resizable(self.weights)  # pools fight over the cores (36 vs 21 ms per frame on 2 cores)
 
@@ -173,12 +175,10 @@ class YoloDetector:
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise InputError(f"{self.weights}: not a usable detector model ({reason})") from None
 
-    def _predict(self, images: list[np.ndarray], size: int) -> list[Detections]:
-        """One pass at ``size``, the frames low-passed first when a prefilter is in force (boxes in frame pixels)."""
-        if not self.prefilter:
-            inputs, scales = images, [(1.0, 1.0)] * len(images)
-        else:
-            inputs, scales = map(list, zip(*(smooth(im, size, self.prefilter) for im in images), strict=True))
+    def _predict(self, images: list[np.ndarray], size: int, sigmas: list[float]) -> list[Detections]:
+        """One pass at ``size``, each frame low-passed first by its sigma (0 = as it is; boxes in frame pixels)."""
+        inputs, scales = map(list, zip(*(smooth(im, size, s) for im, s in zip(images, sigmas, strict=True)),
+                                       strict=True))
         out = [_from_result(r) for r in self.model.predict(
             inputs, imgsz=size, conf=self.conf, iou=self.iou, device=self.device, half=self.half,
             classes=[PERSON], verbose=False)]
@@ -191,52 +191,13 @@ class YoloDetector:
         if not frames:
             return []
         images = [f.image for f in frames]
-        passes = [self._predict(images, size) for size in self._sizes()]
+        gate = self.noise_gate
+        sigmas = [gate.sigma(f.camera, f.image, self.imgsz) if gate else 0.0 for f in frames]
+        passes = [self._predict(images, size, sigmas) for size in self._sizes()]
         if self.zoom is None:
             return passes[0]
         return [merge_passes(a, b, im.shape[0], self.zoom, self.iou)
                 for a, b, im in zip(passes[0], passes[1], images, strict=True)]
-
-
-MAX_PREFILTER = 4.0  # detector-input pixels: beyond this a person is a blur
-
-
-def check_prefilter(sigma: Any) -> float:
-    """``sigma`` as a float in [0, MAX_PREFILTER], or ValueError."""
-    value = float(sigma)
-    if not 0.0 <= value <= MAX_PREFILTER:
-        raise ValueError(f"prefilter sigma must be in [0, {MAX_PREFILTER}], got {sigma!r}")
-    return value
-
-
-def resolve_prefilter(calibration: dict[str, Any] | None, configured: float | None) -> float:
-    """The prefilter in force: the config's value, else the detector artifact's (``prefilter.sigma`` in its
-    calibration, chosen on validation sites), else 0 (off: other weights get frames as they are)."""
-    if configured is not None:
-        return check_prefilter(configured)
-    own = (calibration or {}).get("prefilter") or {}
-    if not isinstance(own, dict):
-        raise ValueError(f"prefilter must be a mapping with a sigma, got {own!r}")
-    return check_prefilter(own.get("sigma", 0.0))
-
-
-def smooth(image: np.ndarray, imgsz: int, sigma: float) -> tuple[np.ndarray, tuple[float, float]]:
-    """The frame low-passed for a detector input of ``imgsz``, and the (x, y) factors from its pixels to the frame's.
-
-    A Gaussian of ``sigma`` input pixels (``sigma`` x the downscale factor in frame pixels), so sensor noise and
-    compression blocks finer than the input grid are averaged away instead of aliased into it. A frame more than
-    twice the input size is first halved (Gaussian pyramid) until it is not, so a 1080p frame stays cheap; the
-    factors then map boxes back (an odd side halves to (n + 1) / 2). 0 = the frame as it is."""
-    scale = max(image.shape[:2]) / imgsz
-    if sigma <= 0 or scale <= 1:
-        return image, (1.0, 1.0)
-    import cv2
-
-    height, width = image.shape[:2]
-    while scale > 2:
-        image = cv2.pyrDown(image)
-        scale = max(image.shape[:2]) / imgsz
-    return cv2.GaussianBlur(image, (0, 0), sigma * scale), (width / image.shape[1], height / image.shape[0])
 
 
 def _check_resizable(weights: Path) -> None:

@@ -33,6 +33,7 @@ class Metrics:
     frames_in: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
     frame_age: _Stat = field(default_factory=_Stat)
+    prefilter: dict[str, dict[str, Any]] = field(default_factory=dict)  # camera -> the detector prefilter's state
     started: float = field(default_factory=time.monotonic)
     prometheus: Any = None
 
@@ -69,7 +70,8 @@ class Metrics:
             "frames_processed": total,
             "fps": round(total / elapsed, 2) if elapsed > 0 else 0.0,
             "cameras": {c: {"frames_in": self.frames_in.get(c, 0), "processed": self.processed.get(c, 0),
-                            "dropped": self.dropped.get(c, 0)} for c in cams},
+                            "dropped": self.dropped.get(c, 0),
+                            **({"prefilter": self.prefilter[c]} if c in self.prefilter else {})} for c in cams},
             "latency_ms": {n: {"mean": round(1000 * s.total_s / s.count, 3), "max": round(1000 * s.max_s, 3),
                                "calls": s.count} for n, s in sorted(self.stages.items()) if s.count},
             "frame_age_ms": {"mean": round(1000 * self.frame_age.total_s / max(1, self.frame_age.count), 3),

@@ -68,7 +68,7 @@ def build_detector(cfg: PipelineSection) -> Detector:
         return MOTDetFileDetector({c.name: c.det_file for c in cfg.cameras}, min_conf=d.min_conf)
     return YoloDetector(d.weights, imgsz=d.imgsz, conf=d.conf, iou=d.iou, device=d.device, half=d.half,
                         zoom_imgsz=d.zoom_imgsz, zoom_below=d.zoom_below, zoom_overlap=d.zoom_overlap,
-                        prefilter=d.prefilter)
+                        prefilter=d.prefilter, prefilter_min_noise=d.prefilter_min_noise)
 
 
 def load_configured_embedder(cfg: PipelineSection) -> Embedder | None:
@@ -156,9 +156,10 @@ class Runner:
         if zoom is not None:
             log.info("detector: second pass at imgsz %d for boxes under %.2f of the frame height (%s)", zoom.imgsz,
                      zoom.below, zoom.source)
-        if getattr(self.detector, "prefilter", 0.0):
-            log.info("detector: frames low-passed before detection (sigma %.2f input pixels; "
-                     "pipeline.detector.prefilter)", self.detector.prefilter)
+        prefilter = getattr(self.detector, "prefilter", None)
+        if prefilter is not None:
+            log.info("detector: frames low-passed before detection, %s (pipeline.detector.prefilter*)",
+                     prefilter.describe())
         self.fired: dict[str, list[float]] = {}  # camera -> [detections, best score, tracked boxes]
         self.batcher = EmbedBatcher(self.embedder, cfg.embedder.max_batch,
                                     cfg.embedder.max_wait_ms / 1000 if self.live else 0.0)
@@ -371,6 +372,9 @@ class Runner:
                 self.events.write({"type": "no_tracks", "camera": camera, "time": time.time(), "reason": reason})
         for src in self.sources:
             self.metrics.set_source_counts(src.name, src.frames_in, src.dropped)
+        gate = getattr(self.detector, "noise_gate", None)
+        if gate is not None:  # which cameras the detector's prefilter ended on, and their noise
+            self.metrics.prefilter = gate.state()
         self.events.close()
         if prom is not None:
             prom.close()

@@ -3,14 +3,15 @@
     .venv/bin/python scripts/detector_calibration.py --onnx deploy/models/person_detector.onnx \
         --data runs/default_models/detector/data/detection/data.yaml [--imgsz 320] \
         [--zoom-imgsz 576 --zoom-below 0.35 --zoom-overlap 0.7 --zoom-source "bench/zoom_tune.py on ..."]
-        [--prefilter 0.5 --prefilter-source "bench/tracker_tune.py on ..."]
+        [--prefilter 0.7 --prefilter-min-noise 5 --prefilter-source "bench/tracker_tune.py on ..."]
 
 The tracker starts and associates tracks at this confidence (``streid.detector_calibration``), so a detector whose
 scores never reach ByteTrack's default still starts tracks; a config's ``pipeline.tracker.params`` overrides it.
 ``--zoom-*`` records the second detector pass the pipeline runs by default (chosen with bench/zoom_tune.py on
 validation sites); ``pipeline.detector.zoom_*`` overrides it. ``--prefilter`` records the low-pass the pipeline
 applies to frames before the detector by default (sigma in detector-input pixels, chosen with bench/tracker_tune.py
-on validation sites); ``pipeline.detector.prefilter`` overrides it.
+on validation sites), ``--prefilter-min-noise`` keeps it to cameras at least that noisy at the detector input
+(grey levels; 0 = every camera); ``pipeline.detector.prefilter`` / ``prefilter_min_noise`` override them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def main() -> None:
     ap.add_argument("--zoom-overlap", type=float, default=0.7)
     ap.add_argument("--zoom-source", default="", help="where the zoom values were chosen")
     ap.add_argument("--prefilter", type=float, default=0.0, help="0 = frames as they are")
+    ap.add_argument("--prefilter-min-noise", type=float, default=0.0,
+                    help="only cameras whose noise at the detector input is at least this (grey levels; 0 = all)")
     ap.add_argument("--prefilter-source", default="", help="where the prefilter was chosen")
     args = ap.parse_args()
     model = import_ultralytics().YOLO(str(args.onnx), task="detect")
@@ -44,7 +47,8 @@ def main() -> None:
     print(f"val mAP50 {r.box.map50:.3f}, mAP50-95 {r.box.map:.3f}; F1 {f1.max():.3f} at confidence {conf}")
     zoom = {"imgsz": args.zoom_imgsz, "below": args.zoom_below, "overlap": args.zoom_overlap,
             "source": args.zoom_source} if args.zoom_imgsz else None
-    prefilter = {"sigma": args.prefilter, "source": args.prefilter_source} if args.prefilter else None
+    prefilter = {"sigma": args.prefilter, "min_noise": args.prefilter_min_noise,
+                 "source": args.prefilter_source} if args.prefilter else None
     entry = write_detector_calibration(args.onnx, conf, source=f"F1-optimal on {args.data} (val split)", zoom=zoom,
                                        prefilter=prefilter)
     print(entry)
@@ -65,8 +69,11 @@ def write_card_section(card: Path, entry: dict) -> None:
                      f"{z['source']}.")
     p = entry.get("prefilter")
     if p:
-        lines.append(f"- Prefilter: every frame is low-passed before each pass (a Gaussian of {p['sigma']} input "
-                     f"pixels; `pipeline.detector.prefilter` overrides, 0 = off). Chosen with {p['source']}.")
+        which = (f"the frames of cameras whose noise at the detector input is at least {p['min_noise']} grey levels "
+                 "(running median per camera) are" if p.get("min_noise") else "every frame is")
+        lines.append(f"- Prefilter: {which} low-passed before each pass (a Gaussian of {p['sigma']} input pixels; "
+                     "`pipeline.detector.prefilter` / `prefilter_min_noise` override, 0 = off). Chosen with "
+                     f"{p['source']}.")
     text = card.read_text(encoding="utf-8")
     head, found, tail = text.partition(SECTION)
     rest = tail[tail.find("\n## "):] if found and "\n## " in tail else ""
