@@ -1,10 +1,10 @@
 """Per camera: the detector's recall and false boxes against ground truth, at a few confidences.
 
     .venv/bin/python bench/detector_recall.py SITE [SITE ...] [--detector deploy/models/person_detector.onnx]
-        [--prefilter 0.5] [--conf 0.433]
+        [--prefilter 0.7 [--prefilter-min-noise 5]] [--conf 0.433]
 
 A SITE is a `streid synth --only scenes` folder (or a demo's world/scenes). Every frame of every camera goes through
-the detector as the pipeline runs it (its zoom pass, and ``--prefilter`` as ``pipeline.detector.prefilter``; boxes
+the detector as the pipeline runs it (its zoom pass, and ``--prefilter*`` as ``pipeline.detector.prefilter*``; boxes
 kept down to 0.05); each frame's boxes are matched one-to-one to its scored ground-truth boxes at IoU >= 0.5
 (Hungarian, ``pipeline.motgt.iou``).
 Prints, per camera, the share of ground-truth boxes matched by a box scoring at least each threshold (0.2, 0.3 and
@@ -32,7 +32,7 @@ def camera_scores(detector: object, video: Path, gt: Path) -> tuple[int, np.ndar
     total, matched, unmatched = 0, [], []
     for index, image in enumerate(video_frames(video)):
         boxes = truth.get(index + 1, np.zeros((0, 5)))[:, 1:5]
-        d = detector.detect([Frame(video.stem, index / 10.0, index, image)])[0]
+        d = detector.detect([Frame(str(video), index / 10.0, index, image)])[0]  # one noise gate per video
         total += len(boxes)
         hit = np.zeros(len(d), bool)
         if len(d) and len(boxes):
@@ -50,13 +50,17 @@ def main() -> None:
     ap.add_argument("--detector", type=Path, default=Path("deploy/models/person_detector.onnx"))
     ap.add_argument("--prefilter", type=float, default=None, help="pipeline.detector.prefilter (default: the model's)")
     ap.add_argument("--conf", type=float, default=None, help="operating confidence (default: the model's)")
+    ap.add_argument("--prefilter-min-noise", type=float, default=None,
+                    help="pipeline.detector.prefilter_min_noise (default: the model's with its sigma, else 0)")
     args = ap.parse_args()
     from streid.pipeline.detector import YoloDetector
 
-    det = YoloDetector(args.detector, conf=0.05, iou=0.5, prefilter=args.prefilter)
+    det = YoloDetector(args.detector, conf=0.05, iou=0.5, prefilter=args.prefilter,
+                       prefilter_min_noise=args.prefilter_min_noise)
     conf = args.conf if args.conf is not None else float((det.calibration or {}).get("conf", 0.25))
     thresholds = (0.2, 0.3, conf)
-    print(f"{args.detector.name}: prefilter {det.prefilter}, thresholds {thresholds}")
+    print(f"{args.detector.name}: prefilter {det.prefilter.describe() if det.prefilter else 'off'}, "
+          f"thresholds {thresholds}")
     for site in args.sites:
         cameras = [c["name"] for c in json.loads((site / "site.json").read_text())["cameras"]]
         for cam in cameras:

@@ -1,7 +1,7 @@
 """Offline pipeline throughput: ours (decode, detect, track, tracklets) vs ultralytics' own ``model.track()``.
 
     .venv/bin/python bench/pipeline_bench.py [--frames 150] [--scenes DIR] [--weights W] [--imgsz 320]
-        [--zoom-imgsz 0] [--no-appearance]
+        [--zoom-imgsz 0] [--prefilter 0] [--no-appearance]
 
 Writes a 4-camera 640x360 scene (moving coloured boxes, MOT gt) unless ``--scenes`` names a folder laid
 out like ``streid synth --only scenes`` output (``CAM.mp4`` + ``gt/CAM.txt``). Runs, on the same videos:
@@ -135,6 +135,8 @@ def main() -> None:
     ap.add_argument("--live-only", action="store_true", help="skip the offline comparison (with --live)")
     ap.add_argument("--zoom-imgsz", type=int, default=None,
                     help="our detector's zoom pass: 0 = one pass like ultralytics' track(); default the model's")
+    ap.add_argument("--prefilter", type=float, default=None,
+                    help="our detector's prefilter sigma (pipeline.detector.prefilter): 0 = off; default the model's")
     ap.add_argument("--appearance", action=argparse.BooleanOptionalAction, default=True,
                     help="our tracker's appearance guard (pipeline.tracker.appearance)")
     args = ap.parse_args()
@@ -149,7 +151,8 @@ def main() -> None:
             weights = str(root / "yolo11n-untrained.pt")
             import_ultralytics().YOLO("yolo11n.yaml").save(weights)
         det_yolo = {"kind": "yolo", "weights": weights, "imgsz": args.imgsz, "conf": 0.25, "device": args.device,
-                    **({"zoom_imgsz": args.zoom_imgsz} if args.zoom_imgsz is not None else {})}
+                    **({"zoom_imgsz": args.zoom_imgsz} if args.zoom_imgsz is not None else {}),
+                    **({"prefilter": args.prefilter} if args.prefilter is not None else {})}
         tracker = {"appearance": args.appearance}
         results = {}
         if not args.live_only:

@@ -9,7 +9,7 @@ are ``appearance`` (true: the appearance guard, pipeline/appearance.py) and its 
 ``appearance_recent``.
 
 A SITE is a `streid synth --only scenes` folder (or a demo's world/scenes): CAM.mp4 videos and gt/CAM.txt. The
-detector runs as the pipeline runs it (the config's conf / iou / prefilter, the model's imgsz and zoom pass) and its
+detector runs as the pipeline runs it (the config's conf / iou / prefilter*, the model's imgsz and zoom pass) and its
 boxes are cached in OUT/dets (a re-run with the same model and settings reuses them). Every combination of --grid
 values (plus the config's own tracker settings, the baseline) tracks every camera; HOTA / IDF1 / MOTA come from
 `trackers.eval`, as in `streid reid`'s evaluation. The table is sorted by mean HOTA, with the worst camera beside
@@ -44,7 +44,14 @@ def detector_key(detector: Any) -> str:
     zoom = detector.zoom
     return (f"{Path(detector.weights).resolve()}|imgsz {detector.imgsz}|conf {detector.conf}|iou {detector.iou}|"
             f"zoom {zoom.imgsz if zoom else 0} {zoom.below if zoom else 0} {zoom.overlap if zoom else 0}|"
-            f"prefilter {detector.prefilter}")
+            f"prefilter {prefilter_key(detector.prefilter)}")
+
+
+def prefilter_key(p: Any) -> str:
+    """The prefilter part of :func:`detector_key` (as older caches wrote it when no noise gate is set)."""
+    if p is None:
+        return "0.0"
+    return f"{p.sigma}" + (f" min_noise {p.min_noise}" if p.min_noise else "")
 
 
 def cached_detections(site: Path, camera: str, detector: Any, out: Path) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -60,7 +67,8 @@ def cached_detections(site: Path, camera: str, detector: Any, out: Path) -> list
 
     rows: list[tuple[np.ndarray, np.ndarray]] = []
     for image in video_frames(site / f"{camera}.mp4"):
-        d = detector.detect([Frame(camera, len(rows) / 10.0, len(rows), image)])[0]
+        # the camera named by its site too: the prefilter's noise gate keeps one state per camera name
+        d = detector.detect([Frame(f"{site_key(site)}/{camera}", len(rows) / 10.0, len(rows), image)])[0]
         rows.append((d.xyxy, d.confidence))
     out.mkdir(parents=True, exist_ok=True)
     frame = np.concatenate([np.full(len(c), i) for i, (_, c) in enumerate(rows)]) if rows else np.zeros(0)
@@ -131,7 +139,7 @@ def main() -> None:
 
     cfg = load_config(args.config).pipeline
     det = YoloDetector(args.detector, conf=cfg.detector.conf, iou=cfg.detector.iou, device="cpu",
-                       prefilter=cfg.detector.prefilter)
+                       prefilter=cfg.detector.prefilter, prefilter_min_noise=cfg.detector.prefilter_min_noise)
     det.warmup()
     calib = detector_calibration(args.detector) or {}
     floor, _ = track_score_floor(cfg.tracker.min_track_score, calib or None)
