@@ -325,9 +325,10 @@ def _run_camera(job: ReidJob, cam: str, paths: JobPaths, store: Any, detector: A
         raise RuntimeError(f"camera {cam}: no frame decoded from {job.videos[cam]} (see {paths.cam(cam)}/events.jsonl)")
     fps = runner.sources[0].fps or job.pipeline.tracker.frame_rate
     tracklets = sum(1 for t in store.tracklets(with_embeddings=False) if t.camera == cam)
+    prefilter = run.summary["cameras"][cam].get("prefilter")  # the detector's noise gate, when it ran one
     _write_json(paths.done(cam), {"camera": cam, "video": str(job.videos[cam]), "frames": frames, "fps": fps,
                                   "tracklets": tracklets, "seconds": round(time.time() - t0, 2),
-                                  "finished": time.time()})
+                                  "finished": time.time(), **({"prefilter": prefilter} if prefilter else {})})
     log.info("camera %s: %d frames, %d tracklets in %.1fs", cam, frames, tracklets, time.time() - t0)
     return True
 

@@ -150,6 +150,12 @@ def _eval_html(ev: dict[str, Any]) -> str:
     return out
 
 
+def _camera_note(marker: dict[str, Any]) -> str:
+    """"N frames", and the detector prefilter's end state when it filtered the camera (so a reader knows why)."""
+    p = marker.get("prefilter") or {}
+    return f"{marker['frames']} frames" + (f", low-passed: noise {p['noise']} grey levels" if p.get("on") else "")
+
+
 def write_report(out: Path, store: Store, cameras: list[str], done: dict[str, dict[str, Any]],
                  online: dict[tuple[str, int], int], evaluation: dict[str, Any] | None, gate: float) -> Path:
     """Rebuild ``out/report.html`` and ``out/report_assets/`` from the store.
@@ -192,7 +198,7 @@ def write_report(out: Path, store: Store, cameras: list[str], done: dict[str, di
                      f'{"".join(cams_html)}{_timeline_svg(spans, cameras, t_max)}</div>')
     summary = (f"{len(by_id)} global identities ({cross} seen in more than one camera), {len(rows)} tracklets, "
                f"{len(cameras)} cameras: " + ", ".join(
-                   html.escape(c) + (f" ({done[c]['frames']} frames)" if c in done else "") for c in cameras))
+                   html.escape(c) + (f" ({_camera_note(done[c])})" if c in done else "") for c in cameras))
     figs = "".join(f'<img src="{ASSETS}/{n}" alt="{n}">' for n in figures)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>streid reid report</title>"
             f"<style>{_CSS}</style></head><body><h1>Cross-camera identities</h1><p class='sub'>{summary}</p>"

@@ -28,7 +28,9 @@ def test_reduced_demo(tmp_path: Path) -> None:
     own.parent.mkdir()
     shutil.copy(models_dir() / "reid_small.onnx", own)
     args = ["demo", "--out", str(tmp_path / "demo"), "--seed", "4", "--no-progress"]
-    for item in [*REDUCED, "pipeline.detector.zoom_imgsz=0", f"pipeline.embedder.path={own}"]:  # job keys reach the job
+    job_keys = ["pipeline.detector.zoom_imgsz=0", f"pipeline.embedder.path={own}",
+                "pipeline.detector.prefilter_min_noise=0.01"]  # every rendered camera is that noisy: all low-passed
+    for item in [*REDUCED, *job_keys]:  # job keys reach the job
         args += ["--set", item]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
@@ -43,6 +45,9 @@ def test_reduced_demo(tmp_path: Path) -> None:
     assert job["detector"]["zoom_imgsz"] == 0
     for path in [summary["paths"]["report"], summary["paths"]["eval"], *summary["paths"]["videos"]]:
         assert Path(path).is_file() and Path(path).stat().st_size > 0, path
+    done = json.loads((tmp_path / "demo" / "reid" / "work" / "cam1" / "done.json").read_text())
+    assert done["prefilter"]["on"] is True and done["prefilter"]["noise"] >= 0.01
+    assert "low-passed: noise" in Path(summary["paths"]["report"]).read_text()  # the report says which cameras
 
 
 def test_demo_without_models_says_how_to_make_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
