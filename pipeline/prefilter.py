@@ -69,6 +69,9 @@ def resolve_prefilter(calibration: dict[str, Any] | None, sigma: float | None,
         raise ValueError(f"prefilter must be a mapping with a sigma, got {own!r}")
     value = check_prefilter(own.get("sigma", 0.0) if sigma is None else sigma)
     if not value:
+        if min_noise and sigma is None:  # a gate with nothing to gate: say so instead of ignoring the key
+            log.warning("pipeline.detector.prefilter_min_noise %g has no effect: the detector carries no prefilter "
+                        "(set pipeline.detector.prefilter to a sigma, e.g. 0.7)", min_noise)
         return None
     source = "detector calibration" if sigma is None and min_noise is None else "config"
     if min_noise is None:

@@ -87,9 +87,10 @@ def test_the_prefilter_averages_noise_finer_than_the_input_grid_and_nothing_else
     assert big[135, 220].max() == 0 and big[135, 260].min() == 255
 
 
-def test_the_config_overrides_the_models_prefilter_value_by_value() -> None:
+def test_the_config_overrides_the_models_prefilter_value_by_value(caplog: pytest.LogCaptureFixture) -> None:
     own = {"prefilter": {"sigma": 0.7, "min_noise": 5.0, "source": "validation"}}
     assert resolve_prefilter(None, None, None) is None
+    assert resolve_prefilter(None, None, 2.0) is None and "prefilter_min_noise 2 has no effect" in caplog.text
     assert resolve_prefilter(own, None, None) == Prefilter(0.7, 5.0, "detector calibration")
     assert resolve_prefilter(own, 0.5, None) == Prefilter(0.5, 0.0, "config")  # a sigma alone: every camera
     assert resolve_prefilter(own, None, 2.0) == Prefilter(0.7, 2.0, "config")
