@@ -105,7 +105,6 @@ class NoiseGate:
         self._samples: dict[str, deque[float]] = {}
         self._seen: dict[str, int] = {}
         self._on: dict[str, bool] = {}
-        self._level: dict[str, float] = {}
 
     def sigma(self, camera: str, image: np.ndarray, imgsz: int) -> float:
         """The low-pass sigma for this frame of ``camera`` (0 = as it is)."""
@@ -123,12 +122,12 @@ class NoiseGate:
             if self._on.get(camera) != on:
                 log.info("detector prefilter %s on camera %s: noise %.1f grey levels (min_noise %g)",
                          "on" if on else "off", camera, level, p.min_noise)
-            self._on[camera], self._level[camera] = on, level
+            self._on[camera] = on
         return p.sigma if self._on[camera] else 0.0
 
     def state(self) -> dict[str, dict[str, Any]]:
         """Camera -> whether its frames are filtered now (``on``) and its running noise level (``noise``)."""
-        return {c: {"on": on, "noise": round(self._level[c], 2)} for c, on in self._on.items()}
+        return {c: {"on": on, "noise": round(float(np.median(self._samples[c])), 2)} for c, on in self._on.items()}
 
 
 def smooth(image: np.ndarray, imgsz: int, sigma: float) -> tuple[np.ndarray, tuple[float, float]]:

@@ -143,6 +143,8 @@ def test_a_hand_edited_prefilter_is_one_line_naming_the_file(tmp_path: Path, ent
     _rewrite_props(weights, {DETECTOR_KEY: json.dumps(calib)})
     with pytest.raises(InputError, match=r"edited\.onnx: unusable prefilter"):
         YoloDetector(weights)
+
+
 @pytest.mark.usefixtures("no_network")
 @pytest.mark.skipif(not BUILTIN.is_file(), reason="built-in detector not made here")
 @pytest.mark.parametrize("upscale", [2, 4])
