@@ -83,9 +83,9 @@ def pipeline_detector_ms(detector: Path, video: Path, frames: int = 60) -> dict[
     return out
 
 
-def reid_map(embedder: Path, reid: Path) -> dict[str, float]:
+def reid_map(embedder: Path, reid: Path, query_height: int | None = None) -> dict[str, float]:
     """mAP / rank-1 / rank-5 of an embedder on a test split: raw, and with each camera's mean embedding subtracted
-    (what the matcher does, ``identity.camera_centering``)."""
+    (what the matcher does, ``identity.camera_centering``); ``query_height``: queries seen as a far camera does."""
     import numpy as np
 
     from streid.pipeline.embedder import load_embedder
@@ -97,7 +97,7 @@ def reid_map(embedder: Path, reid: Path) -> dict[str, float]:
 
     query, gallery = protocol_indices(read_dataset("synthetic", reid), "torchreid")
     emb = load_embedder(embedder, device="cpu")
-    qf, gf = embed_records(emb, query), embed_records(emb, gallery)
+    qf, gf = embed_records(emb, query, person_height=query_height), embed_records(emb, gallery)
     ids = [np.array([r.pid for r in s]) for s in (query, gallery)]
     cams = [np.array([r.camid for r in s]) for s in (query, gallery)]
     out = {}

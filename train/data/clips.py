@@ -56,15 +56,34 @@ def load_frame(path: str, height: int, width: int) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-class ClipAugment:
-    """Flip, pad-and-crop and random erasing with one parameter draw per clip."""
+def shrink(clip: np.ndarray, height: int) -> np.ndarray:
+    """``clip`` as a camera that saw the person ``height`` pixels tall gives it, resized back to its size.
 
-    def __init__(self, flip: bool, crop_pad: int, erasing: float) -> None:
+    Crops of far people reach the embedder as a few dozen pixels scaled up; training on full-size crops only leaves
+    the model blind to that loss of detail. Area-averaged down like a sensor, bilinear up like the pipeline's crops.
+    """
+    _, h, w, _ = clip.shape
+    if height >= h:
+        return clip
+    small = (max(2, round(w * height / h)), max(2, height))
+    return np.stack([cv2.resize(cv2.resize(f, small, interpolation=cv2.INTER_AREA), (w, h),
+                                interpolation=cv2.INTER_LINEAR) for f in clip])
+
+
+class ClipAugment:
+    """Flip, pad-and-crop, low resolution and random erasing with one parameter draw per clip."""
+
+    def __init__(self, flip: bool, crop_pad: int, erasing: float, low_res: float = 0.0,
+                 low_res_height: tuple[int, int] = (20, 80)) -> None:
         self.flip, self.crop_pad, self.erasing = flip, crop_pad, erasing
+        self.low_res, self.low_res_height = low_res, low_res_height
 
     def __call__(self, clip: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """``clip`` is (L, H, W, 3) uint8; returns an augmented array of the same shape."""
         _, h, w, _ = clip.shape
+        if self.low_res > 0 and rng.random() < self.low_res:
+            lo, hi = self.low_res_height
+            clip = shrink(clip, round(float(np.exp(rng.uniform(np.log(lo), np.log(hi))))))
         if self.flip and rng.random() < 0.5:
             clip = clip[:, :, ::-1]
         if self.crop_pad > 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from streid.config import Section
 
@@ -36,5 +36,22 @@ class DataConfig(Section):
     flip: bool = True
     crop_pad: int = Field(10, ge=0, description="pad then random-crop back; 0 disables")
     random_erasing: float = Field(0.5, ge=0.0, le=1.0, description="probability per clip")
+    low_res: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="probability per clip of seeing it as a far camera does: shrunk to a person height drawn "
+        "from low_res_height, then resized back (0 disables)",
+    )
+    low_res_height: tuple[int, int] = Field(
+        (20, 80), description="pixel heights the low_res clips are shrunk to (log-uniform, inclusive)"
+    )
     workers: int = Field(2, ge=0)
     protocol: Literal["torchreid", "ap3d"] = "torchreid"
+
+    @field_validator("low_res_height")
+    @classmethod
+    def _heights(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if not 2 <= v[0] <= v[1]:
+            raise ValueError(f"must be two heights with 2 <= low <= high, got {list(v)}")
+        return v

@@ -28,7 +28,7 @@ class TrainClips(Dataset):
 
     def __init__(self, records: list[TrackletRecord], cfg: DataConfig, seed: int = 0) -> None:
         self.records, self.cfg, self.seed = records, cfg, seed
-        self.augment = ClipAugment(cfg.flip, cfg.crop_pad, cfg.random_erasing)
+        self.augment = ClipAugment(cfg.flip, cfg.crop_pad, cfg.random_erasing, cfg.low_res, cfg.low_res_height)
         self._draws = 0
 
     def __len__(self) -> int:

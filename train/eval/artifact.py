@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from streid.train.data.clips import sample_evenly
+from streid.train.data.clips import sample_evenly, shrink
 from streid.train.data.records import TrackletRecord, VideoDataset
 from streid.train.eval.metrics import evaluate_rank
 from streid.train.eval.protocol import protocol_indices
@@ -24,30 +24,39 @@ class ClipEmbedder(Protocol):
     def embed(self, clips: np.ndarray) -> np.ndarray: ...
 
 
-def _clip(rec: TrackletRecord, seq_len: int, height: int, width: int) -> np.ndarray:
+def _clip(rec: TrackletRecord, seq_len: int, height: int, width: int, person_height: int | None = None) -> np.ndarray:
     frames = []
     for i in sample_evenly(len(rec.frames), seq_len):
         img = cv2.imread(rec.frames[i], cv2.IMREAD_COLOR)
         if img is None:
             raise FileNotFoundError(f"{rec.frames[i]}: cannot read image")
         frames.append(cv2.resize(img, (width, height), interpolation=cv2.INTER_LINEAR))
-    return np.stack(frames)
+    clip = np.stack(frames)
+    return clip if person_height is None else shrink(clip, person_height)
 
 
-def embed_records(embedder: ClipEmbedder, records: list[TrackletRecord], batch: int = 32) -> np.ndarray:
-    """One embedding per tracklet (evenly spaced L frames), in ``records`` order."""
+def embed_records(embedder: ClipEmbedder, records: list[TrackletRecord], batch: int = 32,
+                  person_height: int | None = None) -> np.ndarray:
+    """One embedding per tracklet (evenly spaced L frames), in ``records`` order; with ``person_height``, each clip
+    as a camera seeing the person that many pixels tall gives it (``shrink``)."""
     m = embedder.meta
     out = []
     for s in range(0, len(records), batch):
-        clips = np.stack([_clip(r, m["seq_len"], m["height"], m["width"]) for r in records[s : s + batch]])
+        clips = np.stack([_clip(r, m["seq_len"], m["height"], m["width"], person_height)
+                          for r in records[s : s + batch]])
         out.append(embedder.embed(clips))
     return np.concatenate(out) if out else np.zeros((0, m["embedding_dim"]), np.float32)
 
 
-def evaluate_embedder(embedder: ClipEmbedder, dataset: VideoDataset, protocol: str = "torchreid") -> dict[str, Any]:
-    """mAP, R1/5/10/20, mINP and counts of an artifact on a data set's query/gallery split."""
+def evaluate_embedder(embedder: ClipEmbedder, dataset: VideoDataset, protocol: str = "torchreid",
+                      query_height: int | None = None) -> dict[str, Any]:
+    """mAP, R1/5/10/20, mINP and counts of an artifact on a data set's query/gallery split.
+
+    ``query_height``: the queries as a far camera sees them (the person that many pixels tall), the gallery as
+    rendered: how well a far camera's tracklet finds the same person seen up close.
+    """
     query, gallery = protocol_indices(dataset, protocol)
-    qf, gf = embed_records(embedder, query), embed_records(embedder, gallery)
+    qf, gf = embed_records(embedder, query, person_height=query_height), embed_records(embedder, gallery)
     r = evaluate_rank(
         1.0 - qf @ gf.T,
         np.array([q.pid for q in query]), np.array([g.pid for g in gallery]),

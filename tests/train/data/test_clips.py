@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
+from pydantic import ValidationError
 
 from streid.train.data.clips import (
     MEAN,
@@ -13,8 +15,10 @@ from streid.train.data.clips import (
     sample_chunks,
     sample_evenly,
     sample_window,
+    shrink,
     to_tensor,
 )
+from streid.train.data.config import DataConfig
 
 
 def test_chunks_one_frame_per_chunk() -> None:
@@ -51,6 +55,38 @@ def test_augmentation_is_clip_consistent() -> None:
         assert out.shape == same.shape
         assert all(np.array_equal(out[0], out[i]) for i in range(1, 6))
         assert not np.array_equal(out[0], same[0])
+
+
+def test_shrink_loses_detail_like_a_far_camera() -> None:
+    rng = np.random.default_rng(0)
+    clip = rng.integers(0, 255, (3, 128, 64, 3), dtype=np.uint8)  # full of fine detail
+    far = shrink(clip, 24)
+    assert far.shape == clip.shape and far.dtype == np.uint8
+    assert far.std() < 0.5 * clip.std()  # 24 px rows cannot hold 128 rows of detail
+    assert abs(float(far.mean()) - float(clip.mean())) < 3  # the colours stay
+    assert shrink(clip, 128) is clip and shrink(clip, 200) is clip  # not below the clip's own height: untouched
+    flat = np.full((2, 128, 64, 3), 90, np.uint8)
+    assert np.array_equal(shrink(flat, 20), flat)
+
+
+def test_low_res_augmentation_draws_once_per_clip() -> None:
+    rng = np.random.default_rng(1)
+    clip = np.stack([rng.integers(0, 255, (128, 64, 3), dtype=np.uint8)] * 4)
+    seen = set()
+    for seed in range(20):
+        out = ClipAugment(flip=False, crop_pad=0, erasing=0.0, low_res=0.5, low_res_height=(20, 40))(
+            clip, np.random.default_rng(seed))
+        assert all(np.array_equal(out[0], out[i]) for i in range(1, 4))  # every frame shrunk alike
+        seen.add(bool(np.array_equal(out, clip)))
+    assert seen == {True, False}  # some clips shrunk, some not
+    never = ClipAugment(flip=False, crop_pad=0, erasing=0.0)
+    assert all(np.array_equal(never(clip, np.random.default_rng(s)), clip) for s in range(5))
+
+
+@pytest.mark.parametrize("heights", [(1, 20), (40, 20)])
+def test_low_res_heights_are_checked(heights: tuple[int, int]) -> None:
+    with pytest.raises(ValidationError, match="low_res_height"):
+        DataConfig(low_res_height=heights)
 
 
 def test_to_tensor_normalises() -> None:
