@@ -44,6 +44,7 @@ class TrainData:
     loader: Iterable[Sequence[torch.Tensor]]  # (clips (B,L,3,H,W), pids (B,), ...)
     num_classes: int
     set_epoch: Callable[[int], None] = lambda epoch: None  # re-seeds the identity sampler
+    refresh: Callable[[nn.Module], None] | None = None  # at each epoch start, before set_epoch (hard identities)
     evaluate: Evaluator | None = None
 
 
@@ -247,6 +248,9 @@ class Trainer:
         with _StopFlag() as stop:
             while self.state.epoch < epochs:
                 epoch = self.state.epoch
+                if self.data.refresh is not None:
+                    # From the weights of the epoch boundary, which last.pt holds: a resumed run refreshes alike.
+                    self.data.refresh(self.model)
                 self.data.set_epoch(epoch)
                 total = self.tcfg.iters_per_epoch
                 bar = tqdm(

@@ -41,7 +41,7 @@ def build_train_data(cfg: Config) -> TrainData:
     from torch.utils.data import DataLoader
 
     from streid.train.data.datasets import build_dataloaders
-    from streid.train.data.sampler import DrawKeys
+    from streid.train.data.sampler import DrawKeys, nearest_identities
     from streid.train.eval.features import evaluate_model
 
     loaders = build_dataloaders(cfg.data, seed=cfg.run.seed)
@@ -62,7 +62,24 @@ def build_train_data(cfg: Config) -> TrainData:
         device = next(model.parameters()).device
         return evaluate_model(model, loaders.query, loaders.gallery, protocol=cfg.data.protocol, device=device)
 
-    return TrainData(loader=train_loader, num_classes=loaders.num_train_pids, set_epoch=set_epoch, evaluate=evaluate)
+    refresh = None
+    if cfg.data.hard_identities > 0:
+
+        def refresh(model: torch.nn.Module) -> None:
+            loaders.sampler.set_neighbours(nearest_identities(classifier_weight(model)))
+
+    return TrainData(loader=train_loader, num_classes=loaders.num_train_pids, set_epoch=set_epoch, evaluate=evaluate,
+                     refresh=refresh)
+
+
+def classifier_weight(model: torch.nn.Module) -> Any:
+    """The identity classifier's (classes, dim) weight as numpy: row i is train pid i."""
+    head = getattr(model, "classifier", None)
+    weight = getattr(head, "weight", None)
+    if not isinstance(weight, torch.Tensor) or weight.dim() != 2:
+        raise ValueError(f"data.hard_identities needs a model with one identity classifier; {type(model).__name__} "
+                         "has no `classifier` weight")
+    return weight.detach().float().cpu().numpy()
 
 
 @dataclass

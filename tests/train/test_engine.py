@@ -252,3 +252,13 @@ def test_amp_on_cuda_trains_and_resumes_its_scaler(tmp_path: Path) -> None:
     assert whole_set_loss(trainer.model.cpu()) < loss_before - 0.1
     scaler = torch.load(tmp_path / "last.pt", weights_only=False)["scaler"]
     assert scaler["scale"] > 0 and scaler["_growth_tracker"] >= 0
+
+
+def test_refresh_gets_the_epoch_boundary_model_before_each_epoch(tmp_path: Path) -> None:
+    seen: list[torch.Tensor] = []
+    trainer = fresh_trainer(tmp_path, epochs=3)
+    trainer.data.refresh = lambda model: seen.append(model.classifier.weight.detach().clone())
+    start = trainer.model.classifier.weight.detach().clone()
+    trainer.fit(progress=False)
+    assert len(seen) == 3 and torch.equal(seen[0], start)
+    assert not torch.equal(seen[1], seen[0]) and not torch.equal(seen[2], seen[1])  # the heads the epoch ended with

@@ -55,3 +55,22 @@ def test_eval_missing_checkpoint(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["eval", "--checkpoint", str(tmp_path / "nope.pt")])
     assert res.exit_code != 0
     assert "nope.pt" in res.output
+
+
+def test_hard_identities_follow_the_model_classifier(tiny_reid: Path, tmp_path: Path) -> None:
+    from streid.config import load_config
+    from streid.train.data.sampler import nearest_identities
+    from streid.train.models import build_model
+    from streid.train.run import build_train_data
+
+    items = [s for s in _sets(tiny_reid, tmp_path / "run", 1) if s != "--set"] + ["data.hard_identities=0.5"]
+    cfg = load_config(SMALL, items)
+    data = build_train_data(cfg)
+    model = build_model(cfg.model, data.num_classes)
+    assert data.refresh is not None
+    data.refresh(model)
+    sampler = data.loader.batch_sampler.sampler
+    assert sampler.neighbours == nearest_identities(model.classifier.weight.detach().numpy())
+    res = CliRunner().invoke(app, ["train", "--config", str(SMALL), "--no-progress",
+                                   *_sets(tiny_reid, tmp_path / "run", 2), "--set", "data.hard_identities=0.5"])
+    assert res.exit_code == 0, res.output

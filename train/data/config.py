@@ -46,6 +46,13 @@ class DataConfig(Section):
     low_res_height: tuple[int, int] = Field(
         (20, 80), description="pixel heights the low_res clips are shrunk to (log-uniform, inclusive)"
     )
+    hard_identities: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="share of each batch's identities chosen as the nearest neighbours (by classifier weights, "
+        "refreshed every epoch) of the others, so look-alikes meet in one batch and the triplet sees them (0 disables)",
+    )
     workers: int = Field(2, ge=0)
     protocol: Literal["torchreid", "ap3d"] = "torchreid"
 

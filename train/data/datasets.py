@@ -95,7 +95,7 @@ def build_dataloaders(cfg: DataConfig, seed: int = 0, dataset: VideoDataset | No
     if identities < cfg.p:
         raise DatasetError(cfg.root, f"{identities} training identities, fewer than data.p={cfg.p} per batch: "
                                      f"lower it (--set data.p={max(2, identities)}) or use a data set with more people")
-    sampler = PKSampler([r.pid for r in ds.train], cfg.p, cfg.k, seed)
+    sampler = PKSampler([r.pid for r in ds.train], cfg.p, cfg.k, seed, hard_share=cfg.hard_identities)
     common = {"num_workers": cfg.workers, "persistent_workers": cfg.workers > 0}
     gen = torch.Generator().manual_seed(seed)
     train = DataLoader(TrainClips(ds.train, cfg, seed), batch_sampler=DrawKeys(sampler), generator=gen, **common)
