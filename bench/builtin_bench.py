@@ -86,6 +86,11 @@ def pipeline_detector_ms(detector: Path, video: Path, frames: int = 60) -> dict[
 def reid_map(embedder: Path, reid: Path, query_height: int | None = None) -> dict[str, float]:
     """mAP / rank-1 / rank-5 of an embedder on a test split: raw, and with each camera's mean embedding subtracted
     (what the matcher does, ``identity.camera_centering``); ``query_height``: queries seen as a far camera does."""
+    return reid_maps(embedder, reid, [query_height])[query_height]
+
+
+def reid_maps(embedder: Path, reid: Path, query_heights: list[int | None]) -> dict[int | None, dict[str, float]]:
+    """``reid_map`` for several query heights, embedding the gallery once."""
     import numpy as np
 
     from streid.pipeline.embedder import load_embedder
@@ -97,15 +102,20 @@ def reid_map(embedder: Path, reid: Path, query_height: int | None = None) -> dic
 
     query, gallery = protocol_indices(read_dataset("synthetic", reid), "torchreid")
     emb = load_embedder(embedder, device="cpu")
-    qf, gf = embed_records(emb, query, person_height=query_height), embed_records(emb, gallery)
+    gf = embed_records(emb, gallery)
     ids = [np.array([r.pid for r in s]) for s in (query, gallery)]
     cams = [np.array([r.camid for r in s]) for s in (query, gallery)]
-    out = {}
-    centred = centre_all(np.vstack([qf, gf]), np.concatenate(cams))
-    for name, (q, g) in {"": (qf, gf), "centred_": (centred[: len(qf)], centred[len(qf):])}.items():
-        r = evaluate_rank(1.0 - q @ g.T, ids[0], ids[1], cams[0], cams[1], max_rank=20)
-        out.update({f"{name}mAP": float(r["mAP"]), f"{name}R1": float(r["cmc"][0]), f"{name}R5": float(r["cmc"][4])})
-    return out
+    results: dict[int | None, dict[str, float]] = {}
+    for height in query_heights:
+        qf = embed_records(emb, query, person_height=height)
+        out = {}
+        centred = centre_all(np.vstack([qf, gf]), np.concatenate(cams))
+        for name, (q, g) in {"": (qf, gf), "centred_": (centred[: len(qf)], centred[len(qf):])}.items():
+            r = evaluate_rank(1.0 - q @ g.T, ids[0], ids[1], cams[0], cams[1], max_rank=20)
+            out.update({f"{name}mAP": float(r["mAP"]), f"{name}R1": float(r["cmc"][0]),
+                        f"{name}R5": float(r["cmc"][4])})
+        results[height] = out
+    return results
 
 
 def main() -> None:

@@ -26,14 +26,15 @@ def main() -> None:
     ap.add_argument("--heights", type=int, nargs="+", default=[0, 64, 40, 28, 20])
     ap.add_argument("--out", type=Path, default=REPO / "runs/bench/lowres")
     args = ap.parse_args()
-    from builtin_bench import reid_map
+    from builtin_bench import reid_maps
 
     results: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     print(f"{'model':28} {'split':28} {'height':>6} {'mAP':>6} {'centred':>8}")
     for onnx in args.onnx:
         for data in args.data:
+            maps = reid_maps(onnx, data, [h or None for h in args.heights])  # one gallery for every height
             for h in args.heights:
-                m = reid_map(onnx, data, query_height=h or None)
+                m = maps[h or None]
                 results.setdefault(str(onnx), {}).setdefault(str(data), {})[str(h or "full")] = m
                 print(f"{onnx.name[-28:]:28} {str(data)[-28:]:28} {h or 'full':>6} {100 * m['mAP']:6.1f} "
                       f"{100 * m['centred_mAP']:8.1f}", flush=True)

@@ -20,7 +20,8 @@ import numpy as np
 from streid.export.checkpoint import load_checkpoint
 from streid.pipeline.embedder import load_embedder
 from streid.train.data import read_dataset
-from streid.train.eval.artifact import evaluate_embedder
+from streid.train.eval.artifact import embed_records, score_features
+from streid.train.eval.protocol import protocol_indices
 
 
 def speed(path: Path, batch: int = 8, seconds: float = 5.0) -> float:
@@ -82,8 +83,10 @@ def main() -> None:
     emb = load_embedder(args.onnx, device="cpu")
     rows = []
     for root in args.eval_data:
-        data = read_dataset("synthetic", root)
-        r, far = evaluate_embedder(emb, data), evaluate_embedder(emb, data, query_height=args.far_height)
+        query, gallery = protocol_indices(read_dataset("synthetic", root), "torchreid")
+        gf = embed_records(emb, gallery)  # one gallery for both query variants
+        r = score_features(query, gallery, embed_records(emb, query), gf)
+        far = score_features(query, gallery, embed_records(emb, query, person_height=args.far_height), gf)
         rows.append(f"| `{root}` | {100 * r['mAP']:.1f} | {100 * r['R1']:.1f} | {100 * r['R5']:.1f} | "
                     f"{100 * far['mAP']:.1f} | {r['num_query']} / {r['num_gallery']} |")
     size_mb = args.onnx.stat().st_size / 2**20

@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 import torch
 
+from streid.train.data.config import LOW_RES_HEIGHT
+
 # ImageNet statistics, RGB order; the one place they are defined.
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -74,7 +76,7 @@ class ClipAugment:
     """Flip, pad-and-crop, low resolution and random erasing with one parameter draw per clip."""
 
     def __init__(self, flip: bool, crop_pad: int, erasing: float, low_res: float = 0.0,
-                 low_res_height: tuple[int, int] = (20, 80)) -> None:
+                 low_res_height: tuple[int, int] = LOW_RES_HEIGHT) -> None:
         self.flip, self.crop_pad, self.erasing = flip, crop_pad, erasing
         self.low_res, self.low_res_height = low_res, low_res_height
 

@@ -8,6 +8,8 @@ from pydantic import Field, field_validator
 
 from streid.config import Section
 
+LOW_RES_HEIGHT = (20, 80)  # person heights (px) a far camera shows; the default of data.low_res_height
+
 
 class DataConfig(Section):
     """Where the tracklets are and how clips are sampled, sized and batched."""
@@ -44,7 +46,7 @@ class DataConfig(Section):
         "from low_res_height, then resized back (0 disables)",
     )
     low_res_height: tuple[int, int] = Field(
-        (20, 80), description="pixel heights the low_res clips are shrunk to (log-uniform, inclusive)"
+        LOW_RES_HEIGHT, description="pixel heights the low_res clips are shrunk to (log-uniform, inclusive)"
     )
     hard_identities: float = Field(
         0.0,

@@ -56,7 +56,13 @@ def evaluate_embedder(embedder: ClipEmbedder, dataset: VideoDataset, protocol: s
     rendered: how well a far camera's tracklet finds the same person seen up close.
     """
     query, gallery = protocol_indices(dataset, protocol)
-    qf, gf = embed_records(embedder, query, person_height=query_height), embed_records(embedder, gallery)
+    gf = embed_records(embedder, gallery)
+    return score_features(query, gallery, embed_records(embedder, query, person_height=query_height), gf, protocol)
+
+
+def score_features(query: list[TrackletRecord], gallery: list[TrackletRecord], qf: np.ndarray, gf: np.ndarray,
+                   protocol: str = "torchreid") -> dict[str, Any]:
+    """``evaluate_embedder``'s figures from features already computed (one gallery, several query variants)."""
     r = evaluate_rank(
         1.0 - qf @ gf.T,
         np.array([q.pid for q in query]), np.array([g.pid for g in gallery]),
