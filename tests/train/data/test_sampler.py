@@ -87,7 +87,7 @@ def test_nearest_identities_by_classifier_cosine() -> None:
 
 def test_hard_identities_put_look_alikes_in_one_batch() -> None:
     plain, hard = PKSampler(TWINS, 8, 2, seed=5), PKSampler(TWINS, 8, 2, seed=5, hard_share=0.5)
-    assert hard._batches(0) == plain._batches(0)  # no neighbour table yet (first epoch of new heads): plain PK
+    assert hard._batches(0) == plain._batches(0)  # no neighbour table set: plain PK
     hard.set_neighbours(nearest_identities(twin_weights()))
     batches = list(hard)
     assert len(batches) == len(plain) == 5
