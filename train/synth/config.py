@@ -68,6 +68,10 @@ class ReidConfig(Section):
     crop_jitter: float = Field(0.08, ge=0, le=0.5, description="box centre jitter, share of box size")
     scale_jitter: float = Field(0.12, ge=0, le=0.6, description="box scale jitter (log-uniform)")
     occlusion_rate: float = Field(0.35, ge=0, le=1, description="share of tracklets with an occluder")
+    view: tuple[int, int] = Field(
+        (960, 540), description="width, height of the camera frame the crops are cut from: a smaller one renders "
+        "people as few pixels as a far or coarse camera does (the crops are then scaled up to height x width)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ReidConfig:
@@ -77,6 +81,8 @@ class ReidConfig(Section):
             raise ValueError("cameras_per_identity, tracklets_per_camera and frames must start at >= 1")
         if self.cameras_per_identity[1] > self.cameras:
             raise ValueError(f"cameras_per_identity upper bound exceeds cameras ({self.cameras})")
+        if min(self.view) < 32:
+            raise ValueError(f"view {list(self.view)}: width and height must be at least 32 px")
         if self.frames[1] > 999:
             raise ValueError("frames above 999 do not fit MARS's F<3 digits> names")
         return self

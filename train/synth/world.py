@@ -19,7 +19,6 @@ from streid.train.synth.props import INDOOR_PROPS, KINDS, Prop, sample_prop
 from streid.train.synth.randomise import DR_PROPS, randomise_appearance
 from streid.train.synth.site import Site, plan_site
 
-REID_VIEW = (960, 540)  # the camera frame tracklet crops are cut from
 CROWD = 64  # anonymous passers-by who occlude and distract but are never labelled
 
 
@@ -88,7 +87,7 @@ class World:
     def _cameras(self) -> dict[str, list[CameraLook]]:
         sc = self.cfg.scenes
         specs = {
-            "reid": (self.cfg.reid.cameras, *REID_VIEW),
+            "reid": (self.cfg.reid.cameras, *self.cfg.reid.view),
             "scenes": (sc.cameras, sc.width, sc.height),
             "detection": (self.cfg.detection.cameras or max(3, sc.cameras), sc.width, sc.height),
         }

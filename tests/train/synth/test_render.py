@@ -79,3 +79,22 @@ def test_detection_site_cameras_and_walkers_follow_the_config(tiny: Tiny) -> Non
     assert len(views) == 12  # twelve distinct viewpoints, not four repeated
     assert [c.height_m for c in base.detection_site.cameras] == [c.height_m for c in many.detection_site.cameras][
         : len(base.detection_site.cameras)]
+
+
+def test_reid_view_renders_people_as_few_pixels_as_a_coarse_camera(tiny: Tiny) -> None:
+    """reid.view sets the frame the tracklet crops are cut from: at 320x180 a person covers a third of the pixels,
+    so the crop (scaled to reid.height x reid.width) holds less detail than at the default 960x540."""
+    from streid.config import ConfigError
+    from streid.train.synth.render import render_tracklet
+
+    near, far = World(tiny(), 5), World(tiny("synth.reid.view=[320,180]"), 5)
+    assert (near.cameras("reid")[0].width, far.cameras("reid")[0].width) == (960, 320)
+
+    def detail(world: World) -> float:  # mean absolute horizontal gradient of the crops
+        crops = render_tracklet(world, min(world.people), 0, 1, 4)
+        return float(np.mean([np.abs(np.diff(c.astype(np.float32), axis=1)).mean() for c in crops]))
+
+    assert near.cameras("reid")[0].height == 540 and far.cameras("reid")[0].height == 180
+    assert detail(far) < detail(near)
+    with pytest.raises(ConfigError, match="view"):
+        tiny("synth.reid.view=[16,16]")
