@@ -96,24 +96,21 @@ def reid_maps(embedder: Path, reid: Path, query_heights: list[int | None]) -> di
     from streid.pipeline.embedder import load_embedder
     from streid.pipeline.identity.centering import centre_all
     from streid.train.data import read_dataset
-    from streid.train.eval.artifact import embed_records
-    from streid.train.eval.metrics import evaluate_rank
+    from streid.train.eval.artifact import embed_records, score_features
     from streid.train.eval.protocol import protocol_indices
 
     query, gallery = protocol_indices(read_dataset("synthetic", reid), "torchreid")
     emb = load_embedder(embedder, device="cpu")
     gf = embed_records(emb, gallery)
-    ids = [np.array([r.pid for r in s]) for s in (query, gallery)]
-    cams = [np.array([r.camid for r in s]) for s in (query, gallery)]
+    cams = np.array([r.camid for r in [*query, *gallery]])
     results: dict[int | None, dict[str, float]] = {}
     for height in query_heights:
         qf = embed_records(emb, query, person_height=height)
         out = {}
-        centred = centre_all(np.vstack([qf, gf]), np.concatenate(cams))
+        centred = centre_all(np.vstack([qf, gf]), cams)
         for name, (q, g) in {"": (qf, gf), "centred_": (centred[: len(qf)], centred[len(qf):])}.items():
-            r = evaluate_rank(1.0 - q @ g.T, ids[0], ids[1], cams[0], cams[1], max_rank=20)
-            out.update({f"{name}mAP": float(r["mAP"]), f"{name}R1": float(r["cmc"][0]),
-                        f"{name}R5": float(r["cmc"][4])})
+            r = score_features(query, gallery, q, g)
+            out.update({f"{name}{key}": float(r[key]) for key in ("mAP", "R1", "R5")})
         results[height] = out
     return results
 
