@@ -1,7 +1,7 @@
 """Offline identities: average-linkage agglomerative clustering on cosine distance with cannot-links.
 
 Cannot-links come from the site rules (two tracklets at once in non-overlapping cameras, a transit faster
-than its minimum); a cannot-link between two tracklets forbids every merge of clusters that hold them.
+than its minimum, two passes through a camera that people pass once); a cannot-link between two tracklets forbids every merge of clusters that hold them.
 The max-transit rule adds ``transit_penalty`` to the pair's distance (soft). After clustering, a reassignment
 pass moves each tracklet to the cluster whose mean distance is lowest if that is allowed and clearly better.
 Deterministic: ties break on the lowest index, no randomness.
@@ -32,10 +32,12 @@ def pair_matrices(tracklets: list[TrackletObs], constraints: Constraints) -> tup
     spans = [(t.camera, t.t_start, t.t_end) for t in tracklets]
     start = np.array([s[1] for s in spans])
     end = np.array([s[2] for s in spans])
-    # Only pairs that overlap in time or are in cameras with a transit window can be constrained.
+    # Only pairs that overlap in time, are in cameras with a transit window, or (one pass per camera) share a
+    # camera can be constrained.
     cams = sorted({s[0] for s in spans})
     cam_idx = np.array([cams.index(s[0]) for s in spans])
-    windowed = np.array([[frozenset((a, b)) in constraints.windows for b in cams] for a in cams], bool)
+    windowed = np.array([[frozenset((a, b)) in constraints.windows or (a == b and constraints.max_pass_s is not None)
+                          for b in cams] for a in cams], bool)
     for i in range(n):
         candidates = ((start <= end[i] + constraints.tolerance_s) & (end >= start[i])) | windowed[cam_idx[i], cam_idx]
         for j in np.flatnonzero(candidates):

@@ -33,6 +33,11 @@ class SiteConfig(Section):
     cameras: list[str] = Field(default_factory=list)
     overlaps: list[tuple[str, str]] = Field(default_factory=list)  # pairs that may see one person at once
     transit: list[TransitWindow] = Field(default_factory=list)
+    max_pass_s: float | None = Field(
+        None, gt=0.0,
+        description="only where people pass each camera once (a corridor, a gate, a one-way route: nobody walks back "
+                    "into a camera they left): the longest one pass through a camera takes. Two tracks in one camera "
+                    "that together span longer are two people. Unset: people may come back to a camera")
 
     @model_validator(mode="after")
     def _known_cameras(self) -> SiteConfig:

@@ -3,7 +3,9 @@
 Rules (``SiteConfig``):
 - two tracklets that overlap in time are never one person, unless they are in two cameras listed as
   overlapping (the same camera counts as non-overlapping: one person is one local track at a time);
-- re-entry in the same camera after a gap is always allowed;
+- re-entry in the same camera after a gap is allowed, unless the site says people pass each camera once
+  (``max_pass_s``): then two tracks in one camera that together span longer than one pass can take are two people
+  (a track broken by an occlusion still fits in one pass; a second visit by a look-alike does not);
 - a transition between two cameras with a transit window faster than ``min_s`` is forbidden (hard);
   slower than ``max_s`` is *penalised* (``transit_penalty`` added to the distance), not forbidden, because a
   person may linger or pass through a camera we do not see; the max is only judged between consecutive
@@ -26,6 +28,7 @@ class Constraints:
     windows: dict[frozenset[str], tuple[float, float | None]] = field(default_factory=dict)
     tolerance_s: float = 0.0
     transit_penalty: float = 0.5
+    max_pass_s: float | None = None
 
     @classmethod
     def from_site(cls, site: SiteConfig | None, tolerance_s: float = 0.0, transit_penalty: float = 0.5) -> Constraints:
@@ -34,7 +37,7 @@ class Constraints:
         return cls(
             overlaps={frozenset(p) for p in site.overlaps if p[0] != p[1]},
             windows={frozenset((w.a, w.b)): (w.min_s, w.max_s) for w in site.transit},
-            tolerance_s=tolerance_s, transit_penalty=transit_penalty,
+            tolerance_s=tolerance_s, transit_penalty=transit_penalty, max_pass_s=site.max_pass_s,
         )
 
     def gap(self, a: tuple[str, float, float], b: tuple[str, float, float]) -> float:
@@ -42,12 +45,13 @@ class Constraints:
         return max(a[1], b[1]) - min(a[2], b[2])
 
     def compatible(self, a: tuple[str, float, float], b: tuple[str, float, float]) -> bool:
-        """Hard rules only: not at once in non-overlapping cameras, no transit faster than its minimum."""
+        """Hard rules only: not at once in non-overlapping cameras, no transit faster than its minimum, one pass
+        per camera where the site says so."""
         g = self.gap(a, b)
         if g < -self.tolerance_s:
             return a[0] != b[0] and frozenset((a[0], b[0])) in self.overlaps
         if a[0] == b[0]:
-            return True
+            return self.max_pass_s is None or max(a[2], b[2]) - min(a[1], b[1]) <= self.max_pass_s
         window = self.windows.get(frozenset((a[0], b[0])))
         return window is None or g >= window[0]
 

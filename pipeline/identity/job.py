@@ -89,12 +89,18 @@ def find_mot_files(root: Path, cameras: list[str], what: str) -> dict[str, Path]
 
 
 def site_from_synth(path: Path, min_share: float = 0.5) -> dict[str, Any]:
-    """An ``identity.site`` mapping from a synthetic world's ``site.json``: its cameras and, between cameras next to
-    each other on the walking route, a minimum transit of ``min_share`` of the walk (people never go faster)."""
+    """An ``identity.site`` mapping from a synthetic world's ``site.json``: its cameras; between cameras next to each
+    other on the walking route, a minimum transit of ``min_share`` of the walk (people never go faster); and, when
+    the world says nobody walks back into a camera, its longest pass as ``max_pass_s``."""
     data = json.loads(Path(path).read_text())
-    return {"cameras": [c["name"] for c in data["cameras"]],
-            "transit": [{"a": link["from"], "b": link["to"], "min_s": round(min_share * float(link["transit_s"]), 3)}
-                        for link in data.get("links", [])]}
+    site: dict[str, Any] = {
+        "cameras": [c["name"] for c in data["cameras"]],
+        "transit": [{"a": link["from"], "b": link["to"], "min_s": round(min_share * float(link["transit_s"]), 3)}
+                    for link in data.get("links", [])]}
+    passes = data.get("passes") or {}
+    if passes.get("once") and passes.get("max_s"):
+        site["max_pass_s"] = float(passes["max_s"])
+    return site
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -46,6 +46,7 @@ class SpanRules:
                     self.min_s[a, b] = window[0]
                     self.max_s[a, b] = np.inf if window[1] is None else window[1]
         self.tolerance, self.penalty = constraints.tolerance_s, constraints.transit_penalty
+        self.max_pass = np.inf if constraints.max_pass_s is None else constraints.max_pass_s
         self.any_penalty = bool(np.isfinite(self.max_s).any()) and self.penalty != 0.0
 
     def check(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +54,9 @@ class SpanRules:
         cx, cy = self.cam[x], self.cam[y]
         gap = np.maximum(self.start[x], self.start[y]) - np.minimum(self.end[x], self.end[y])
         same = cx == cy
-        bad = np.where(gap < -self.tolerance, ~self.overlap[cx, cy], ~same & (gap < self.min_s[cx, cy]))
+        passes = np.maximum(self.end[x], self.end[y]) - np.minimum(self.start[x], self.start[y]) > self.max_pass
+        bad = np.where(gap < -self.tolerance, ~self.overlap[cx, cy],
+                       np.where(same, passes, gap < self.min_s[cx, cy]))
         pen = ~same & (gap > self.max_s[cx, cy]) & ~bad if self.any_penalty else None
         return bad, pen
 

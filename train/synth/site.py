@@ -174,4 +174,15 @@ def site_json(site: Site, cfg: ScenesConfig) -> dict:
         "duration_s": cfg.duration_s,
         "fps": cfg.fps,
         "identities": sorted({w.pid for w in site.walks}),
+        "passes": passes(site),
     }
+
+
+def passes(site: Site) -> dict:
+    """What the schedule promises about passes through one camera, as a site operator would know it of a corridor:
+    ``once`` (no walker comes back into a camera; false when the site has more walkers than identities and one
+    walks twice) and ``max_s``, the longest walk through a camera (from outside the view to outside it, so every
+    visible stretch of one pass fits in it)."""
+    seen = [(w.pid, w.camera) for w in site.walks]
+    longest = max((w.t_end - w.t_start for w in site.walks), default=0.0)
+    return {"once": len(set(seen)) == len(seen), "max_s": math.ceil(longest * 10) / 10}

@@ -35,3 +35,27 @@ def test_unknown_camera_in_transit_is_an_error(tmp_path: Path) -> None:
     bad.write_text("identity:\n  site:\n    cameras: [a, b]\n    transit:\n      - {a: a, b: zz, min_s: 1}\n")
     with pytest.raises(ConfigError, match="zz"):
         load_config(bad)
+
+
+def test_one_pass_site_rule_from_config_and_from_a_synthetic_site(tmp_path: Path) -> None:
+    """``max_pass_s`` reaches the matcher; a bad value names the key; a synthetic site.json that promises one pass
+    per camera sets it, one that does not (or an older one without ``passes``) leaves people free to come back."""
+    import json
+
+    from streid.pipeline.identity.job import site_from_synth
+
+    good = tmp_path / "site.yaml"
+    good.write_text("identity:\n  site:\n    cameras: [a, b]\n    max_pass_s: 20\n")
+    assert matcher_from_config(load_config(good).identity, 8).constraints.max_pass_s == 20.0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("identity:\n  site:\n    max_pass_s: -3\n")
+    with pytest.raises(ConfigError, match="max_pass_s"):
+        load_config(bad)
+    base = {"cameras": [{"name": "cam1"}, {"name": "cam2"}], "links": [{"from": "cam1", "to": "cam2", "transit_s": 4}]}
+    for passes, expected in (({"once": True, "max_s": 17.5}, 17.5), ({"once": False, "max_s": 17.5}, None),
+                             (None, None)):
+        path = tmp_path / "site.json"
+        path.write_text(json.dumps(base | ({"passes": passes} if passes else {})))
+        site = site_from_synth(path)
+        assert site["transit"] == [{"a": "cam1", "b": "cam2", "min_s": 2.0}]
+        assert site.get("max_pass_s") == expected

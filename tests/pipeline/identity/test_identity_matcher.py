@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from streid.pipeline.identity.cluster import cluster_tracklets
 from streid.pipeline.identity.config import SiteConfig, TransitWindow
 from streid.pipeline.identity.constraints import Constraints
 from streid.pipeline.identity.matcher import OnlineMatcher
@@ -73,6 +74,24 @@ def test_constraints_defaults_refuse_any_overlap_and_penalise_a_slow_transit() -
     assert timed.against(("b", 12.0, 20.0), [("a", 0.0, 10.0)]) is None  # faster than the minimum
     assert timed.against(("b", 30.0, 40.0), [("a", 0.0, 10.0)]) == 0.0
     assert timed.against(("b", 100.0, 110.0), [("a", 0.0, 10.0)]) == 0.5  # slower than the maximum
+
+
+def test_one_pass_per_camera_refuses_a_second_visit_but_keeps_a_broken_track() -> None:
+    """With ``max_pass_s``, a look-alike who comes into a camera long after someone left it is someone else,
+    online and offline; a track broken for a moment (both pieces inside one pass) still joins. Without the rule the
+    same look-alike joins: the rule, not the distance, is what keeps them apart."""
+    for max_pass, joined in ((None, True), (20.0, False)):
+        m = OnlineMatcher(D, site(max_pass_s=max_pass))
+        first = m.update([TrackletObs("a", 1, 0.0, 8.0, unit(0))])[0]
+        broken = m.update([TrackletObs("a", 2, 10.0, 15.0, unit(0, 1, 0.05))])[0]  # spans 0-15: one pass
+        back = m.update([TrackletObs("a", 3, 40.0, 45.0, unit(0, 1, 0.05))])[0]  # spans 0-45: a second pass
+        assert broken.global_id == first.global_id
+        assert (back.global_id == first.global_id) is joined
+        rules = Constraints(max_pass_s=max_pass)
+        labels = cluster_tracklets([TrackletObs("a", 1, 0.0, 8.0, unit(0)), TrackletObs("a", 2, 10.0, 15.0, unit(0)),
+                                    TrackletObs("a", 3, 40.0, 45.0, unit(0))], rules, threshold=0.3, method="dense")
+        assert labels[0] == labels[1] and bool(labels[2] == labels[0]) is joined
+    assert Constraints(max_pass_s=20.0).compatible(("a", 40.0, 45.0), ("b", 0.0, 8.0))  # other cameras: no limit
 
 
 def _two_identities(m: OnlineMatcher) -> tuple[int, int]:

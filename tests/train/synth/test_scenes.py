@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from streid.media import count_frames
+from streid.train.synth.config import SynthConfig
 
 
 def _gt(path: Path) -> np.ndarray:
@@ -66,3 +68,23 @@ def test_nobody_is_in_one_camera_twice_at_once(tiny_dir: Path) -> None:
         gt = _gt(gt_file)
         pairs = {(int(f), int(i)) for f, i in gt[:, :2]}
         assert len(pairs) == len(gt), f"{gt_file.name}: an identity appears twice in one frame"
+
+
+def test_site_promises_one_pass_per_camera_only_when_the_schedule_keeps_it(
+        tiny_dir: Path, tiny: Callable[..., SynthConfig]) -> None:
+    """``passes.max_s`` bounds every person's visible stretch in every camera (the one-pass rule built from it can
+    never split a real pass); ``once`` turns false as soon as the site has more walkers than identities and a
+    walker comes back into a camera."""
+    from streid.train.synth.site import passes
+    from streid.train.synth.world import World
+
+    site = json.loads((tiny_dir / "scenes" / "site.json").read_text())
+    assert site["passes"]["once"] is True and site["passes"]["max_s"] > 0
+    for cam in site["cameras"]:
+        gt = _gt(tiny_dir / "scenes" / cam["gt"])
+        for pid in set(gt[:, 1].astype(int)):
+            frames = gt[gt[:, 1] == pid, 0]
+            assert (frames.max() - frames.min()) / site["fps"] <= site["passes"]["max_s"]
+    busy = World(tiny("synth.scenes.people=40", "synth.scenes.duration_s=120"), 3).scene_site
+    seen = [(w.pid, w.camera) for w in busy.walks]
+    assert len(set(seen)) < len(seen) and passes(busy)["once"] is False
