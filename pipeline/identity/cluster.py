@@ -1,9 +1,10 @@
 """Offline identities: average-linkage agglomerative clustering on cosine distance with cannot-links.
 
 Cannot-links come from the site rules (two tracklets at once in non-overlapping cameras, a transit faster
-than its minimum, two passes through a camera that people pass once); a cannot-link between two tracklets forbids every merge of clusters that hold them.
-The max-transit rule adds ``transit_penalty`` to the pair's distance (soft). After clustering, a reassignment
-pass moves each tracklet to the cluster whose mean distance is lowest if that is allowed and clearly better.
+than its minimum, two passes through a camera that people pass once); a cannot-link between two tracklets
+forbids every merge of clusters that hold them. The max-transit rule adds ``transit_penalty`` to the pair's
+distance (soft). After clustering, a reassignment pass moves each tracklet to the cluster whose mean distance
+is lowest if that is allowed and clearly better.
 Deterministic: ties break on the lowest index, no randomness.
 """
 
