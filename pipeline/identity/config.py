@@ -39,6 +39,13 @@ class SiteConfig(Section):
                     "into a camera they left): the longest one pass through a camera takes. Two tracks in one camera "
                     "that together span longer are two people. Unset: people may come back to a camera")
 
+    def summary(self) -> str:
+        """One line of the rules in force, for the job log (a rule read from a site.json is otherwise invisible)."""
+        cams = f"{len(self.cameras)} cameras" if self.cameras else "cameras not listed"
+        passes = (f"one pass per camera (max_pass_s {self.max_pass_s:g})" if self.max_pass_s is not None
+                  else "people may come back to a camera")
+        return (f"{cams}, {len(self.overlaps)} overlapping pairs, {len(self.transit)} transit windows, {passes}")
+
     @model_validator(mode="after")
     def _known_cameras(self) -> SiteConfig:
         if not self.cameras:

@@ -356,6 +356,7 @@ def _identities(job: ReidJob, paths: JobPaths, store: Any,
             return _parse_ids(marker["online"]), _parse_ids(marker["final"]), marker.get("thresholds", {})
     for cam in job.videos:  # the final ids change: so do the videos drawn with them
         paths.video(cam).unlink(missing_ok=True)
+    log.info("site rules: %s", job.identity.site.summary())
     online, events, used = replay(job, paths, store, done, start)
     from streid.pipeline.identity.build import constraints_from_config
     from streid.pipeline.identity.offline import relabel_store

@@ -47,6 +47,7 @@ def test_one_pass_site_rule_from_config_and_from_a_synthetic_site(tmp_path: Path
     good = tmp_path / "site.yaml"
     good.write_text("identity:\n  site:\n    cameras: [a, b]\n    max_pass_s: 20\n")
     assert matcher_from_config(load_config(good).identity, 8).constraints.max_pass_s == 20.0
+    assert "one pass per camera (max_pass_s 20)" in load_config(good).identity.site.summary()
     bad = tmp_path / "bad.yaml"
     bad.write_text("identity:\n  site:\n    max_pass_s: -3\n")
     with pytest.raises(ConfigError, match="max_pass_s"):
