@@ -91,15 +91,33 @@ def find_mot_files(root: Path, cameras: list[str], what: str) -> dict[str, Path]
 def site_from_synth(path: Path, min_share: float = 0.5) -> dict[str, Any]:
     """An ``identity.site`` mapping from a synthetic world's ``site.json``: its cameras; between cameras next to each
     other on the walking route, a minimum transit of ``min_share`` of the walk (people never go faster); and, when
-    the world says nobody walks back into a camera, its longest pass as ``max_pass_s``."""
-    data = json.loads(Path(path).read_text())
-    site: dict[str, Any] = {
-        "cameras": [c["name"] for c in data["cameras"]],
-        "transit": [{"a": link["from"], "b": link["to"], "min_s": round(min_share * float(link["transit_s"]), 3)}
-                    for link in data.get("links", [])]}
-    passes = data.get("passes") or {}
-    if passes.get("once") and passes.get("max_s"):
-        site["max_pass_s"] = float(passes["max_s"])
+    the world says nobody walks back into a camera, its longest pass as ``max_pass_s``.
+
+    A file that is not such a ``site.json`` (bad JSON, a missing field, a value that is not a number of seconds)
+    raises :class:`ConfigError` naming the file and the field."""
+    from streid.config import ConfigError
+
+    def seconds(value: Any, where: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < float("inf"):
+            raise ConfigError(path, where, f"expected a number of seconds >= 0, got {value!r}")
+        return float(value)
+
+    where = "cameras"
+    try:
+        data = json.loads(Path(path).read_text())
+        site: dict[str, Any] = {"cameras": [c["name"] for c in data["cameras"]], "transit": []}
+        for i, link in enumerate(data.get("links", [])):
+            where = f"links[{i}]"
+            site["transit"].append({"a": link["from"], "b": link["to"],
+                                    "min_s": round(min_share * seconds(link["transit_s"], f"{where}.transit_s"), 3)})
+        where = "passes"
+        passes = data.get("passes") or {}
+        if passes.get("once") and passes.get("max_s"):
+            site["max_pass_s"] = seconds(passes["max_s"], "passes.max_s")
+    except ConfigError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:  # ValueError covers bad JSON
+        raise ConfigError(path, where, f"not a synthetic world's site.json ({type(exc).__name__}: {exc})") from None
     return site
 
 

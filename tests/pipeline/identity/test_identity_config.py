@@ -60,3 +60,15 @@ def test_one_pass_site_rule_from_config_and_from_a_synthetic_site(tmp_path: Path
         site = site_from_synth(path)
         assert site["transit"] == [{"a": "cam1", "b": "cam2", "min_s": 2.0}]
         assert site.get("max_pass_s") == expected
+    for bad, key in (({"once": True, "max_s": "x"}, "passes.max_s"), ({"once": True, "max_s": [1]}, "passes.max_s"),
+                     ({"once": True, "max_s": -3}, "passes.max_s"), ([1], "passes")):
+        path.write_text(json.dumps(base | {"passes": bad}))
+        with pytest.raises(ConfigError, match=rf"site.json: {key}"):
+            site_from_synth(path)
+    path.write_text(json.dumps({"cameras": [{"name": "cam1"}], "links": [{"from": "cam1", "to": "cam2",
+                                                                           "transit_s": "soon"}]}))
+    with pytest.raises(ConfigError, match=r"site.json: links\[0\].transit_s"):
+        site_from_synth(path)
+    path.write_text("{not json")
+    with pytest.raises(ConfigError, match=r"site\.json: cameras: not a synthetic world's site\.json"):
+        site_from_synth(path)
