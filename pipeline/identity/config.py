@@ -44,7 +44,7 @@ class SiteConfig(Section):
         cams = f"{len(self.cameras)} cameras" if self.cameras else "cameras not listed"
         passes = (f"one pass per camera (max_pass_s {self.max_pass_s:g})" if self.max_pass_s is not None
                   else "people may come back to a camera")
-        return (f"{cams}, {len(self.overlaps)} overlapping pairs, {len(self.transit)} transit windows, {passes}")
+        return f"{cams}, {len(self.overlaps)} overlapping pairs, {len(self.transit)} transit windows, {passes}"
 
     @model_validator(mode="after")
     def _known_cameras(self) -> SiteConfig:

@@ -54,7 +54,10 @@ class SpanRules:
         cx, cy = self.cam[x], self.cam[y]
         gap = np.maximum(self.start[x], self.start[y]) - np.minimum(self.end[x], self.end[y])
         same = cx == cy
-        passes = np.maximum(self.end[x], self.end[y]) - np.minimum(self.start[x], self.start[y]) > self.max_pass
+        if np.isfinite(self.max_pass):  # one pass per camera: a second visit is a cannot-link
+            passes = np.maximum(self.end[x], self.end[y]) - np.minimum(self.start[x], self.start[y]) > self.max_pass
+        else:  # the default: re-entry always allowed, nothing to compute on this hot path
+            passes = False
         bad = np.where(gap < -self.tolerance, ~self.overlap[cx, cy],
                        np.where(same, passes, gap < self.min_s[cx, cy]))
         pen = ~same & (gap > self.max_s[cx, cy]) & ~bad if self.any_penalty else None
