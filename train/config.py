@@ -24,6 +24,10 @@ class ScheduleConfig(Section):
     milestones: list[int] = Field(default_factory=lambda: [40, 70], description="epochs (step decay)")
     gamma: float = Field(0.1, gt=0, le=1)
     min_lr_factor: float = Field(0.0, ge=0, le=1, description="cosine floor, as a fraction of lr")
+    fit_to_time: bool = Field(
+        False, description="with train.max_minutes: after every epoch, shorten the schedule to the epochs that still "
+                           "fit in the budget (at the pace so far), so warm-up and decay end when the time does: a "
+                           "fixed budget on a machine whose speed nobody measured (train.epochs stays the cap)")
 
 
 class InitConfig(Section):
@@ -51,4 +55,6 @@ class TrainConfig(Section):
     def _milestones_sorted(self) -> TrainConfig:
         if self.schedule.milestones != sorted(self.schedule.milestones):
             raise ValueError("schedule.milestones must be increasing")
+        if self.schedule.fit_to_time and self.max_minutes is None:
+            raise ValueError("schedule.fit_to_time needs train.max_minutes (the budget the schedule is fitted to)")
         return self

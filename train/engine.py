@@ -55,6 +55,7 @@ class RunState:
     best: float = -math.inf
     best_epoch: int = -1
     last_eval: dict[str, Any] = field(default_factory=dict)
+    span_epochs: int = 0  # the schedule's length when schedule.fit_to_time fitted it (0: train.epochs)
 
 
 def seed_everything(seed: int) -> None:
@@ -124,7 +125,8 @@ class Trainer:
         self.out = Path(out_dir)
         self.log = log
         self.optimizer = build_optimizer(self.model, self.tcfg.optim)
-        self.scheduler = build_scheduler(self.optimizer, self.tcfg.schedule, self.tcfg.epochs)
+        self.span_epochs = self.tcfg.epochs  # the schedule's length: train.epochs, or fitted to the time budget
+        self.scheduler = build_scheduler(self.optimizer, self.tcfg.schedule, lambda: self.span_epochs)
         self.use_amp = self.tcfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.state = RunState()
@@ -177,6 +179,7 @@ class Trainer:
         self.scaler.load_state_dict(ckpt["scaler"])
         set_rng_state(ckpt["rng"])
         self.state = RunState(**ckpt["state"])
+        self.span_epochs = self.state.span_epochs or self.tcfg.epochs
         self._trim_metrics()
         self.log(f"resumed from {path} at epoch {self.state.epoch} (step {self.state.step})")
 
@@ -241,12 +244,12 @@ class Trainer:
 
         self.out.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
-        epochs = self.tcfg.epochs
+        first_epoch = self.state.epoch
         self.interrupted = False
         if not (self.out / "last.pt").exists():
             self.save("last.pt")  # the epoch-0 boundary, so a stop inside the first epoch can resume too
         with _StopFlag() as stop:
-            while self.state.epoch < epochs:
+            while self.state.epoch < self.span_epochs:
                 epoch = self.state.epoch
                 if self.data.refresh is not None:
                     # From the weights of the epoch boundary, which last.pt holds: a resumed run refreshes alike.
@@ -255,7 +258,7 @@ class Trainer:
                 total = self.tcfg.iters_per_epoch
                 bar = tqdm(
                     total=total or _safe_len(self.data.loader),
-                    desc=f"epoch {epoch + 1}/{epochs}",
+                    desc=f"epoch {epoch + 1}/{self.span_epochs}",
                     disable=not (progress and self.rank0),
                     leave=False,
                     unit="batch",
@@ -286,13 +289,15 @@ class Trainer:
                              f"--resume runs epoch {epoch + 1} again from its start")
                     return self.state
                 elapsed = time.monotonic() - t0
+                if self.tcfg.schedule.fit_to_time:
+                    self._fit_span(epoch + 1 - first_epoch, time.monotonic() - started)
                 self.scheduler.step()
                 self.state.epoch += 1
                 self._log_metrics(
                     {"kind": "epoch", "epoch": epoch, "step": self.state.step, "seconds": elapsed,
                      "clips_per_s": clips_seen * dist.world_size() / max(elapsed, 1e-9)}
                 )
-                last_epoch = self.state.epoch == epochs
+                last_epoch = self.state.epoch >= self.span_epochs
                 out_of_time = (
                     self.tcfg.max_minutes is not None and (time.monotonic() - started) / 60 >= self.tcfg.max_minutes
                 )
@@ -306,6 +311,17 @@ class Trainer:
         if self.rank0:
             self.curves = plot_curves(self.out / "metrics.jsonl", self.out / "curves.png")
         return self.state
+
+    def _fit_span(self, done: int, seconds: float) -> None:
+        """``schedule.fit_to_time``: after ``done`` epochs of this run in ``seconds``, the schedule ends after the
+        epochs that still fit in train.max_minutes at that pace (never past train.epochs, never before now)."""
+        budget = 60.0 * float(self.tcfg.max_minutes or 0.0)
+        fit = self.state.epoch + 1 + int(max(0.0, budget - seconds) // max(seconds / done, 1e-9))
+        span = max(self.state.epoch + 1, min(self.tcfg.epochs, fit))
+        if span != self.span_epochs:
+            self.log(f"schedule fitted to train.max_minutes={self.tcfg.max_minutes}: {span} epochs "
+                     f"({seconds / done:.1f} s an epoch)")
+        self.span_epochs = self.state.span_epochs = span
 
     def _run_eval(self, epoch: int) -> None:
         result = self.evaluate()

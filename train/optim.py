@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -39,7 +40,9 @@ def lr_factor(epoch: int, cfg: ScheduleConfig, epochs: int) -> float:
 
 
 def build_scheduler(
-    optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, epochs: int
+    optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, epochs: int | Callable[[], int]
 ) -> torch.optim.lr_scheduler.LambdaLR:
-    """Per-epoch LambdaLR (stepped once at the end of every epoch)."""
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(e, cfg, epochs))
+    """Per-epoch LambdaLR (stepped once at the end of every epoch). ``epochs`` may be a callable, read at every
+    step: the schedule's length when it is re-estimated while the run goes (``schedule.fit_to_time``)."""
+    span = epochs if callable(epochs) else (lambda: epochs)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(e, cfg, span()))

@@ -262,3 +262,30 @@ def test_refresh_gets_the_epoch_boundary_model_before_each_epoch(tmp_path: Path)
     trainer.fit(progress=False)
     assert len(seen) == 3 and torch.equal(seen[0], start)
     assert not torch.equal(seen[1], seen[0]) and not torch.equal(seen[2], seen[1])  # the heads the epoch ended with
+
+
+def test_fit_to_time_ends_the_decay_when_the_budget_ends(tmp_path: Path) -> None:
+    """A budget far shorter than train.epochs: the run stops at the fitted length with the lr at the cosine floor
+    (a plain max_minutes stop leaves it mid-schedule); the fitted length survives a resume."""
+    cfg = validate({"run": {"seed": 3, "device": "cpu"},
+                    "train": {"epochs": 100_000, "max_minutes": 0.01, "eval_every": 0, "out": str(tmp_path),
+                              "optim": {"lr": 0.01},
+                              "schedule": {"decay": "cosine", "milestones": [], "min_lr_factor": 0.05,
+                                           "fit_to_time": True}}})
+    lines: list[str] = []
+    torch.manual_seed(3)
+    trainer = Trainer(cfg, ClipNet(4), criterion, make_data(), tmp_path, log=lines.append)
+    state = trainer.fit(progress=False)
+    assert 1 <= state.epoch == trainer.span_epochs < 100_000
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(0.01 * 0.05)
+    assert any("schedule fitted to train.max_minutes=0.01" in line for line in lines)
+    again = Trainer(cfg, ClipNet(4), criterion, make_data(), tmp_path, log=lines.append)
+    again.resume(tmp_path / "last.pt")
+    assert again.span_epochs == state.epoch
+
+
+def test_fit_to_time_needs_a_budget() -> None:
+    from streid.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"fit_to_time needs train\.max_minutes"):
+        validate({"train": {"schedule": {"fit_to_time": True}}})
