@@ -9,10 +9,11 @@
 #   scripts/gpu_models.sh finish DIR          here: DIR = files_at of that call; export, calibrate, card, bench
 #
 # `train` installs the carried wheels and STREID into /tmp/site, renders the re-id sets of make_default_models.sh
-# (the randomised world, the `target` / `pretrain` / `tiny` styles at seed 401) on every core, then trains
-# configs/train/mnv2_gpu.yaml (arm a: the CPU recipe's frozen stem) and mnv2_gpu_open.yaml (arm b: trunk open from
-# block 4, hard identities) at once on the one GPU until GPU_BUDGET_S (default 560 s after the start) less a reserve
-# for the final evaluation; schedule.fit_to_time ends each cosine decay with the budget. $OUT gets each arm's
+# (the randomised world, the `target` / `pretrain` / `tiny` styles at seed 401) on every core, rebuilds the shipped
+# model into a checkpoint (scripts/reid_pt_from_onnx.py), then trains configs/train/mnv2_gpu.yaml (arm a: the shipped
+# model continued, hard identities) and mnv2_gpu_open.yaml (arm b: fresh from ImageNet, trunk open from block 4) at
+# once on the one GPU until GPU_BUDGET_S (default 560 s after the start) less a reserve for the final evaluation;
+# schedule.fit_to_time ends each cosine decay with the budget. $OUT gets each arm's
 # weights-only checkpoint (best.pt: the end of training), its metrics.jsonl and the log. Nothing is exported there:
 # `finish` exports here, with this project's pinned torch and onnx, and chooses the arm on validation sites.
 #
@@ -89,15 +90,18 @@ train_arms() {
   local pid
   for pid in "${pids[@]}"; do wait "$pid"; done
   du -sh "$DATA"/*/reid
+  # arm a continues the shipped model: its ONNX back to a checkpoint (BatchNorm statistics from the rendered crops)
+  "$py" scripts/reid_pt_from_onnx.py --images "$DATA/randomised/reid/bbox_train" --out "$RUNS/reid_small_from_onnx.pt"
   local left=$(( budget - ($(date +%s) - START) - reserve ))
   local minutes
   minutes=$("$py" -c "print(round(max($left, 60) / 60, 2))")
   log "training both arms for $minutes min on $device"
-  local arm config
+  local arm
+  local -a config
   for arm in a b; do
-    config=configs/train/mnv2_gpu.yaml
-    [ "$arm" = b ] && config=configs/train/mnv2_gpu_open.yaml
-    "${STREID[@]}" train --config "$config" --out "$RUNS/run_$arm" --no-progress --set run.device="$device" \
+    config=(--config configs/train/mnv2_gpu.yaml --set train.init.checkpoint="$RUNS/reid_small_from_onnx.pt")
+    [ "$arm" = b ] && config=(--config configs/train/mnv2_gpu_open.yaml)
+    "${STREID[@]}" train "${config[@]}" --out "$RUNS/run_$arm" --no-progress --set run.device="$device" \
       --set train.max_minutes="$minutes" --set data.root="$DATA/randomised/reid" \
       --set "data.extra_train=[$DATA/target_s401/reid,$DATA/pretrain_s401/reid,$DATA/tiny_s401/reid]" \
       > "$OUT/train_$arm.log" 2>&1 & pids+=($!)

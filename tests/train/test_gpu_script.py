@@ -18,14 +18,16 @@ import pytest
 from streid.config import load_config
 
 
-@pytest.mark.parametrize("name, freeze, hard", [("mnv2_gpu", 11, 0.0), ("mnv2_gpu_open", 4, 0.25)])
+@pytest.mark.parametrize("name, freeze, init", [("mnv2_gpu", 11, "runs/reid_small_from_onnx.pt"),
+                                                 ("mnv2_gpu_open", 4, None)])
 def test_gpu_arms_validate_and_fit_their_schedule_to_the_budget(repo: Path, name: str, freeze: int,
-                                                                 hard: float) -> None:
+                                                                 init: str | None) -> None:
+    """Arm a continues the shipped model (rebuilt from its ONNX), arm b starts from the packaged ImageNet trunk."""
     cfg = load_config(repo / "configs/train" / f"{name}.yaml")
     assert cfg.train.schedule.fit_to_time and cfg.train.max_minutes
-    assert cfg.model.pretrained == "packaged" and cfg.train.init.checkpoint is None  # from ImageNet, not a file
-    assert cfg.model.freeze == freeze and cfg.data.hard_identities == hard
-    assert [Path(p).name for p in cfg.data.extra_train] == ["reid"] * 3 and cfg.data.low_res > 0
+    assert cfg.model.pretrained == "packaged" and cfg.train.init.checkpoint == init and cfg.train.init.skip_heads
+    assert cfg.model.freeze == freeze and cfg.data.hard_identities > 0 and cfg.data.low_res > 0
+    assert [Path(p).name for p in cfg.data.extra_train] == ["reid"] * 3
 
 
 def _device_env(repo: Path, tmp_path: Path) -> dict[str, str]:
@@ -53,15 +55,23 @@ def test_training_path_runs_with_only_what_the_device_has(repo: Path, tmp_path: 
                     "--only", "reid", "--set", "synth.population.identities=8", "--set", "run.workers=1",
                     "--set", "synth.reid.tracklets_per_camera=[1,1]", "--set", "synth.reid.frames=[8,8]"],
                    cwd=repo, env=env, capture_output=True, text=True, check=True, timeout=300)
-    run = tmp_path / "run"
-    proc = subprocess.run([*cli, "train", "--config", "configs/train/mnv2_gpu_open.yaml", "--out", str(run),
-                           "--no-progress", "--set", "run.device=cpu", "--set", f"data.root={data / 'reid'}",
-                           "--set", "data.extra_train=[]", "--set", "data.p=2", "--set", "data.k=2",
-                           "--set", "data.workers=0", "--set", "train.iters_per_epoch=1", "--set", "train.epochs=2",
-                           "--set", "train.max_minutes=0.5"], cwd=repo, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert (run / "best.pt").is_file() and "epoch 2: mAP" in proc.stdout
+    rebuilt = tmp_path / "reid_small_from_onnx.pt"
+    subprocess.run([sys.executable, "scripts/reid_pt_from_onnx.py", "--images", str(data / "reid/bbox_train"),
+                    "--count", "64", "--out", str(rebuilt)], cwd=repo, env=env, capture_output=True, text=True,
+                   check=True, timeout=300)
+    for arm, extra in (("a", ["--set", f"train.init.checkpoint={rebuilt}"]), ("b", [])):
+        config = "configs/train/mnv2_gpu.yaml" if arm == "a" else "configs/train/mnv2_gpu_open.yaml"
+        run = tmp_path / f"run_{arm}"
+        proc = subprocess.run([*cli, "train", "--config", config, *extra, "--out", str(run), "--no-progress",
+                               "--set", "run.device=cpu", "--set", f"data.root={data / 'reid'}",
+                               "--set", "data.extra_train=[]", "--set", "data.p=2", "--set", "data.k=2",
+                               "--set", "data.workers=0", "--set", "data.hard_identities=0.5",
+                               "--set", "train.iters_per_epoch=1", "--set", "train.epochs=2",
+                               "--set", "train.max_minutes=0.5"], cwd=repo, env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert (run / "best.pt").is_file() and "epoch 2: mAP" in proc.stdout
+        assert ("initialised from" in proc.stdout) == (arm == "a")
 
 
 def test_the_script_names_its_verbs(repo: Path) -> None:
