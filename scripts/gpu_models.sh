@@ -13,9 +13,10 @@
 # model into a checkpoint (scripts/reid_pt_from_onnx.py), then trains configs/train/mnv2_gpu.yaml (arm a: the shipped
 # model continued, hard identities) and mnv2_gpu_open.yaml (arm b: fresh from ImageNet, trunk open from block 4) at
 # once on the one GPU until GPU_BUDGET_S (default 560 s after the start) less a reserve for the final evaluation;
-# schedule.fit_to_time ends each cosine decay with the budget. $OUT gets each arm's
-# weights-only checkpoint (best.pt: the end of training), its metrics.jsonl and the log. Nothing is exported there:
-# `finish` exports here, with this project's pinned torch and onnx, and chooses the arm on validation sites.
+# schedule.fit_to_time ends each cosine decay with the budget. $OUT gets each arm's weights-only checkpoint (best.pt:
+# the end of training), its metrics.jsonl and train log, and this script's log: 7 files (8 come back at most).
+# Nothing is exported there: `finish` exports here, with this project's pinned torch and onnx, calibrates and writes
+# a card per arm, and prints the bench command that compares each with the shipped model on validation sites.
 #
 # Check it on the CPU first (a few minutes; tiny data, 1 minute of training, blocked imports of everything the device
 # lacks): GPU_SMOKE=1 OUT=/tmp/gpu_out bash scripts/gpu_models.sh train
