@@ -79,6 +79,51 @@ def load_images(folder: Path, count: int) -> list[np.ndarray]:
     return images
 
 
+def fold_back(model: Any, convs: dict[str, tuple[np.ndarray, np.ndarray | None]], run: Any) -> None:
+    """Each conv of ``model`` named in ``convs`` takes its ONNX (weight, bias); the BatchNorm after it (if any) is
+    rebuilt so that it computes what the export's fold did: first an exact identity (eval) adding the bias, then,
+    with the conv outputs' statistics while ``run()`` feeds the model real inputs, running mean / variance set to
+    them and gamma / beta undoing them. A conv without a BatchNorm keeps the bias itself, or must have none."""
+    import torch
+
+    modules = dict(model.named_modules())
+    norms = {}
+    with torch.no_grad():
+        for name, (weight, bias) in convs.items():
+            conv = modules[name]
+            if tuple(conv.weight.shape) != weight.shape:
+                raise ValueError(f"{name}: ONNX weight {weight.shape} vs model {tuple(conv.weight.shape)}")
+            conv.weight.copy_(torch.from_numpy(weight.copy()))
+            bn = batchnorm_after(model, name)
+            b = torch.from_numpy(bias.copy()) if bias is not None else torch.zeros(weight.shape[0])
+            if bn is None:
+                if conv.bias is not None:
+                    conv.bias.copy_(b)
+                elif bias is not None and np.any(bias):
+                    raise ValueError(f"{name}: ONNX has a bias the model's conv cannot hold")
+                continue
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1.0 - bn.eps)
+            bn.weight.fill_(1.0)
+            bn.bias.copy_(b)
+            norms[name] = (conv, bn, b)
+        stats: dict[str, list[torch.Tensor]] = {n: [] for n in norms}
+        hooks = [norms[n][0].register_forward_hook(lambda _m, _i, out, n=n: stats[n].append(out.detach()))
+                 for n in norms]
+        try:
+            run()
+        finally:
+            for h in hooks:
+                h.remove()
+        for name, (_conv, bn, b) in norms.items():
+            z = torch.cat(stats[name]).transpose(0, 1).flatten(1)
+            mean, var = z.mean(1), z.var(1, unbiased=False)
+            bn.running_mean.copy_(mean)
+            bn.running_var.copy_(var)
+            bn.weight.copy_(torch.sqrt(var + bn.eps))
+            bn.bias.copy_(b + mean)
+
+
 def rebuild(onnx_path: Path, model_yaml: str, images: list[np.ndarray], imgsz: int) -> Any:
     """The unfused model of ``model_yaml`` computing what ``onnx_path`` computes (see the module docstring);
     ``images`` (BGR, fed at ``imgsz`` as ``export.detector.to_input`` does) give the BatchNorm statistics."""
@@ -98,40 +143,8 @@ def rebuild(onnx_path: Path, model_yaml: str, images: list[np.ndarray], imgsz: i
     unused = [n for n in torch_convs if n not in convs]  # pruned from the graph: their output feeds nothing
     if len(unused) > len(torch_convs) // 10:
         raise ValueError(f"{onnx_path} does not fit {model_yaml}: {len(unused)} of its convs are not in the graph")
-    norms = {}
-    with torch.no_grad():
-        for name in (n for n in torch_convs if n in convs):
-            conv, (weight, bias) = modules[name], convs[name]
-            if tuple(conv.weight.shape) != weight.shape:
-                raise ValueError(f"{name}: ONNX weight {weight.shape} vs model {tuple(conv.weight.shape)}")
-            conv.weight.copy_(torch.from_numpy(weight.copy()))
-            bn = batchnorm_after(model, name)
-            b = torch.from_numpy(bias.copy()) if bias is not None else torch.zeros(weight.shape[0])
-            if bn is None:
-                if conv.bias is not None:
-                    conv.bias.copy_(b)
-                elif bias is not None and np.any(bias):
-                    raise ValueError(f"{name}: ONNX has a bias the model's conv cannot hold")
-                continue
-            # first an exact identity (eval): z + b; then the statistics of z on real images
-            bn.running_mean.zero_()
-            bn.running_var.fill_(1.0 - bn.eps)
-            bn.weight.fill_(1.0)
-            bn.bias.copy_(b)
-            norms[name] = (conv, bn, b)
-        stats: dict[str, list[torch.Tensor]] = {n: [] for n in norms}
-        hooks = [norms[n][0].register_forward_hook(lambda _m, _i, out, n=n: stats[n].append(out.detach()))
-                 for n in norms]
-        model(torch.from_numpy(to_input(images, imgsz)))
-        for h in hooks:
-            h.remove()
-        for name, (_conv, bn, b) in norms.items():
-            z = torch.cat(stats[name]).transpose(0, 1).flatten(1)
-            mean, var = z.mean(1), z.var(1, unbiased=False)
-            bn.running_mean.copy_(mean)
-            bn.running_var.copy_(var)
-            bn.weight.copy_(torch.sqrt(var + bn.eps))
-            bn.bias.copy_(b + mean)
+    fold_back(model, {n: convs[n] for n in torch_convs if n in convs},
+              lambda: model(torch.from_numpy(to_input(images, imgsz))))
     return yolo
 
 

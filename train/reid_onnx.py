@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from streid.train.detector_onnx import batchnorm_after, onnx_convs
+from streid.train.detector_onnx import batchnorm_after, fold_back, onnx_convs
 
 
 def onnx_tensors(path: Path) -> tuple[dict[str, np.ndarray], Any]:
@@ -106,7 +106,6 @@ def rebuild(onnx_path: Path, clips: np.ndarray) -> tuple[Any, dict[str, Any]]:
     want = tuple(model.reduce.weight.shape[::-1])
     if len(matmul) != 1 or inits[matmul[0].input[1]].shape != want:
         raise ValueError(f"{onnx_path}: expected one projection MatMul of shape {want}")
-    norms = {}
     with torch.no_grad():
         model.reduce.weight.copy_(torch.from_numpy(inits[matmul[0].input[1]].T.copy()))
         for key in ("weight", "bias", "running_mean", "running_var"):
@@ -114,34 +113,11 @@ def rebuild(onnx_path: Path, clips: np.ndarray) -> tuple[Any, dict[str, Any]]:
             if value is None:
                 raise ValueError(f"{onnx_path}: no BNNeck initialiser model.neck.{key}")
             getattr(model.neck, key).copy_(torch.from_numpy(value.copy()))
-        for name in torch_convs:
-            conv, (weight, bias) = modules[name], convs[name]
-            if tuple(conv.weight.shape) != weight.shape:
-                raise ValueError(f"{name}: ONNX weight {weight.shape} vs model {tuple(conv.weight.shape)}")
-            conv.weight.copy_(torch.from_numpy(weight.copy()))
-            bn = batchnorm_after(model, name)
-            if bn is None:
-                raise ValueError(f"{name}: no BatchNorm after it in the model; the export folded one")
-            b = torch.from_numpy(bias.copy()) if bias is not None else torch.zeros(weight.shape[0])
-            bn.running_mean.zero_()
-            bn.running_var.fill_(1.0 - bn.eps)
-            bn.weight.fill_(1.0)
-            bn.bias.copy_(b)
-            norms[name] = (conv, bn, b)
-        stats: dict[str, list[torch.Tensor]] = {n: [] for n in norms}
-        hooks = [norms[n][0].register_forward_hook(lambda _m, _i, out, n=n: stats[n].append(out.detach()))
-                 for n in norms]
-        batch = torch.stack([to_tensor(np.ascontiguousarray(c[..., ::-1])) for c in clips])
-        model(batch)
-        for h in hooks:
-            h.remove()
-        for name, (_conv, bn, b) in norms.items():
-            z = torch.cat(stats[name]).transpose(0, 1).flatten(1)
-            mean, var = z.mean(1), z.var(1, unbiased=False)
-            bn.running_mean.copy_(mean)
-            bn.running_var.copy_(var)
-            bn.weight.copy_(torch.sqrt(var + bn.eps))
-            bn.bias.copy_(b + mean)
+    missing = [n for n in torch_convs if batchnorm_after(model, n) is None]
+    if missing:
+        raise ValueError(f"{onnx_path}: convs {missing[:3]} have no BatchNorm after them in the model")
+    batch = torch.stack([to_tensor(np.ascontiguousarray(c[..., ::-1])) for c in clips])
+    fold_back(model, convs, lambda: model(batch))
     return model, meta
 
 
