@@ -55,7 +55,7 @@ class RunState:
     best: float = -math.inf
     best_epoch: int = -1
     last_eval: dict[str, Any] = field(default_factory=dict)
-    span_epochs: int = 0  # the schedule's length when schedule.fit_to_time fitted it (0: train.epochs)
+    span_epochs: float = 0.0  # the schedule's length when schedule.fit_to_time fitted it (0: train.epochs)
 
 
 def seed_everything(seed: int) -> None:
@@ -125,8 +125,9 @@ class Trainer:
         self.out = Path(out_dir)
         self.log = log
         self.optimizer = build_optimizer(self.model, self.tcfg.optim)
-        self.span_epochs = self.tcfg.epochs  # the schedule's length: train.epochs, or fitted to the time budget
+        self.span_epochs: float = self.tcfg.epochs  # the schedule's length: train.epochs, or fitted to the time budget
         self.scheduler = build_scheduler(self.optimizer, self.tcfg.schedule, lambda: self.span_epochs)
+        self._planned: int | None = None  # the epoch count fit_to_time last logged
         self.use_amp = self.tcfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.state = RunState()
@@ -258,7 +259,7 @@ class Trainer:
                 total = self.tcfg.iters_per_epoch
                 bar = tqdm(
                     total=total or _safe_len(self.data.loader),
-                    desc=f"epoch {epoch + 1}/{self.span_epochs}",
+                    desc=f"epoch {epoch + 1}/{math.ceil(self.span_epochs)}",
                     disable=not (progress and self.rank0),
                     leave=False,
                     unit="batch",
@@ -313,14 +314,24 @@ class Trainer:
         return self.state
 
     def _fit_span(self, done: int, seconds: float) -> None:
-        """``schedule.fit_to_time``: after ``done`` epochs of this run in ``seconds``, the schedule ends after the
-        epochs that still fit in train.max_minutes at that pace (never past train.epochs, never before now)."""
+        """``schedule.fit_to_time``, after ``done`` epochs of this run in ``seconds``: the schedule's progress is the
+        share of train.max_minutes spent, so the lr only falls, however the pace changes (a first epoch slowed by
+        start-up, a machine shared for a while), and the run ends after the last epoch that fits in what is left at
+        this pace (never past train.epochs). ``span_epochs`` is the length that puts the next epoch at that progress."""
         budget = 60.0 * float(self.tcfg.max_minutes or 0.0)
-        fit = self.state.epoch + 1 + int(max(0.0, budget - seconds) // max(seconds / done, 1e-9))
-        span = max(self.state.epoch + 1, min(self.tcfg.epochs, fit))
-        if span != self.span_epochs:
-            self.log(f"schedule fitted to train.max_minutes={self.tcfg.max_minutes}: {span} epochs "
-                     f"({seconds / done:.1f} s an epoch)")
+        finished, warm, pace = self.state.epoch + 1, self.tcfg.schedule.warmup_epochs, seconds / done
+        if budget - seconds < pace:  # no room for another epoch at this pace: this one was the last
+            span = float(finished)
+        elif finished <= warm:
+            return  # warming up: the schedule's length does not matter yet
+        else:
+            span = warm + (finished - warm) / min(seconds / budget, 1.0)
+        span = min(float(self.tcfg.epochs), span)
+        planned = min(self.tcfg.epochs, finished + int(max(0.0, budget - seconds) // pace))
+        if planned != self._planned:
+            self.log(f"schedule fitted to train.max_minutes={self.tcfg.max_minutes}: {planned} epochs at "
+                     f"{pace:.1f} s an epoch")
+        self._planned = planned
         self.span_epochs = self.state.span_epochs = span
 
     def _run_eval(self, epoch: int) -> None:

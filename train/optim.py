@@ -25,7 +25,7 @@ def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer
     return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
-def lr_factor(epoch: int, cfg: ScheduleConfig, epochs: int) -> float:
+def lr_factor(epoch: int, cfg: ScheduleConfig, epochs: float) -> float:
     """Multiplier of the base lr at the start of ``epoch`` (0-based): warm-up, then decay."""
     if epoch < cfg.warmup_epochs:
         alpha = epoch / cfg.warmup_epochs
@@ -40,7 +40,7 @@ def lr_factor(epoch: int, cfg: ScheduleConfig, epochs: int) -> float:
 
 
 def build_scheduler(
-    optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, epochs: int | Callable[[], int]
+    optimizer: torch.optim.Optimizer, cfg: ScheduleConfig, epochs: float | Callable[[], float]
 ) -> torch.optim.lr_scheduler.LambdaLR:
     """Per-epoch LambdaLR (stepped once at the end of every epoch). ``epochs`` may be a callable, read at every
     step: the schedule's length when it is re-estimated while the run goes (``schedule.fit_to_time``)."""

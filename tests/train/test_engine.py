@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -265,10 +266,14 @@ def test_refresh_gets_the_epoch_boundary_model_before_each_epoch(tmp_path: Path)
 
 
 def test_fit_to_time_ends_the_decay_when_the_budget_ends(tmp_path: Path) -> None:
-    """A budget far shorter than train.epochs: the run stops at the fitted length with the lr at the cosine floor
-    (a plain max_minutes stop leaves it mid-schedule); the fitted length survives a resume."""
+    """A budget far shorter than train.epochs: the lr only falls, epoch after epoch, and the run stops at the
+    fitted length with it at the cosine floor (a plain max_minutes stop leaves it mid-schedule); the fitted length
+    survives a resume."""
+    import json
+
     cfg = validate({"run": {"seed": 3, "device": "cpu"},
-                    "train": {"epochs": 100_000, "max_minutes": 0.01, "eval_every": 0, "out": str(tmp_path),
+                    "train": {"epochs": 100_000, "max_minutes": 0.01, "eval_every": 0, "log_every": 1,
+                              "out": str(tmp_path),
                               "optim": {"lr": 0.01},
                               "schedule": {"decay": "cosine", "milestones": [], "min_lr_factor": 0.05,
                                            "fit_to_time": True}}})
@@ -279,6 +284,9 @@ def test_fit_to_time_ends_the_decay_when_the_budget_ends(tmp_path: Path) -> None
     assert 1 <= state.epoch == trainer.span_epochs < 100_000
     assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(0.01 * 0.05)
     assert any("schedule fitted to train.max_minutes=0.01" in line for line in lines)
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    per_epoch = [next(r["lr"] for r in rows if r["kind"] == "train" and r["epoch"] == e) for e in range(state.epoch)]
+    assert all(b <= a + 1e-12 for a, b in pairwise(per_epoch))
     again = Trainer(cfg, ClipNet(4), criterion, make_data(), tmp_path, log=lines.append)
     again.resume(tmp_path / "last.pt")
     assert again.span_epochs == state.epoch
