@@ -121,7 +121,7 @@ train_arms() {
 }
 
 finish() {  # finish DIR: each arm's checkpoint -> ONNX (parity checked), matching thresholds, model card
-  local dir=${1:?usage: scripts/gpu_models.sh finish FILES_AT} arm onnx
+  local dir=${1:?usage: scripts/gpu_models.sh finish FILES_AT} arm onnx how
   local venv=${STREID_VENV:-.venv}
   local streid=$venv/bin/streid py=$venv/bin/python out=runs/gpu
   mkdir -p "$out"
@@ -133,13 +133,15 @@ finish() {  # finish DIR: each arm's checkpoint -> ONNX (parity checked), matchi
   for arm in a b; do
     [ -f "$dir/reid_gpu_$arm.pt" ] || { echo "[gpu] no $dir/reid_gpu_$arm.pt: skipped"; continue; }
     onnx=$out/reid_gpu_$arm.onnx
+    how="\`configs/train/mnv2_gpu_open.yaml\` (one stage, from the packaged ImageNet trunk)"
+    [ "$arm" = b ] || how="\`configs/train/mnv2_gpu.yaml\` (one stage, from the shipped model, rebuilt from its ONNX)"
     "$streid" export onnx --checkpoint "$dir/reid_gpu_$arm.pt" --out "$onnx" --seq-len 8
     "$streid" calibrate --embedder "$onnx" --data runs/eval/val_randomised/scenes \
       --work "$out/calib_${arm}_$(sha256sum "$onnx" | cut -c1-12)"
     "$py" scripts/reid_card.py --onnx "$onnx" --checkpoint "$dir/reid_gpu_$arm.pt" \
       --eval-data runs/synth/heldout/reid --out "$out/reid_gpu_$arm.md" \
       --command "scripts/gpu_models.sh train (device tool, one call), then scripts/gpu_models.sh finish" \
-      --train-config "\`configs/train/mnv2_gpu$([ "$arm" = b ] && echo _open).yaml\` (one stage, from the packaged ImageNet trunk)" \
+      --train-config "$how" \
       --minutes "one device call on an NVIDIA H200 (see $dir/gpu_models.log)"
   done
   echo "[gpu] compare with the shipped model on validation sites only (seeds 201-260, demo 31-39), e.g."

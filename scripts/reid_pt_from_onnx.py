@@ -30,17 +30,13 @@ def main() -> int:
     from streid.export.errors import ParityError
     from streid.train.checkpoint import save_checkpoint
     from streid.train.detector_onnx import load_images
-    from streid.train.reid_onnx import checkpoint_payload, parity, rebuild, sample_clips
+    from streid.train.reid_onnx import checkpoint_payload, mnv2_meta, parity, rebuild, sample_clips
 
     try:
-        from streid.export.metadata import read_onnx_meta
-
-        meta = read_onnx_meta(args.onnx) if args.onnx.is_file() else None
-        if meta is None:
-            raise ValueError(f"{args.onnx}: no such re-id artifact (or no STREID metadata in it)")
+        meta = mnv2_meta(args.onnx)
         images = load_images(args.images, args.count)
         clips = sample_clips(images, int(meta["seq_len"]), int(meta["height"]), int(meta["width"]))
-        model, meta = rebuild(args.onnx, clips)
+        model = rebuild(args.onnx, meta, clips)
         worst = parity(model, args.onnx, clips)
     except (FileNotFoundError, ValueError, ParityError) as exc:
         print(f"error: {exc}", file=sys.stderr)

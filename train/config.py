@@ -25,9 +25,9 @@ class ScheduleConfig(Section):
     gamma: float = Field(0.1, gt=0, le=1)
     min_lr_factor: float = Field(0.0, ge=0, le=1, description="cosine floor, as a fraction of lr")
     fit_to_time: bool = Field(
-        False, description="with train.max_minutes: after every epoch, shorten the schedule to the epochs that still "
-                           "fit in the budget (at the pace so far), so warm-up and decay end when the time does: a "
-                           "fixed budget on a machine whose speed nobody measured (train.epochs stays the cap)")
+        False, description="with train.max_minutes: the decay's progress is the share of the budget spent (so the lr "
+                           "only falls) and the run ends after the last epoch that fits at the pace so far: a fixed "
+                           "budget on a machine whose speed nobody measured (train.epochs stays the cap)")
 
 
 class InitConfig(Section):

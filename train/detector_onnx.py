@@ -28,8 +28,8 @@ def module_path(node_name: str) -> str:
     return ".".join(parts)
 
 
-def onnx_convs(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
-    """Module path -> (weight, bias or None) of every Conv node of the exported graph."""
+def onnx_graph(path: Path) -> tuple[dict[str, np.ndarray], Any]:
+    """(initialiser name -> array, graph) of an ONNX file; a file that is none raises ValueError naming it."""
     import onnx
     from onnx import numpy_helper
 
@@ -37,7 +37,14 @@ def onnx_convs(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
         graph = onnx.load(str(path)).graph
     except Exception as exc:  # protobuf's DecodeError and friends: not an ONNX file
         raise ValueError(f"{path}: not an ONNX model ({type(exc).__name__})") from None
-    inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    return {i.name: numpy_helper.to_array(i) for i in graph.initializer}, graph
+
+
+def onnx_convs(path: Path, loaded: tuple[dict[str, np.ndarray], Any] | None = None
+               ) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """Module path -> (weight, bias or None) of every Conv node of the exported graph (``loaded``: what
+    :func:`onnx_graph` already read of it)."""
+    inits, graph = loaded or onnx_graph(path)
     out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
     for node in graph.node:
         if node.op_type != "Conv":

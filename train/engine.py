@@ -125,12 +125,11 @@ class Trainer:
         self.out = Path(out_dir)
         self.log = log
         self.optimizer = build_optimizer(self.model, self.tcfg.optim)
-        self.span_epochs: float = self.tcfg.epochs  # the schedule's length: train.epochs, or fitted to the time budget
+        self.state = RunState()
         self.scheduler = build_scheduler(self.optimizer, self.tcfg.schedule, lambda: self.span_epochs)
         self._planned: int | None = None  # the epoch count fit_to_time last logged
         self.use_amp = self.tcfg.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
-        self.state = RunState()
         self.ddp_model: nn.Module = dist.wrap(self.model, self.device)
         self.rank0 = dist.rank() == 0
         self.interrupted = False  # fit() ended by a signal: last.pt holds the last epoch boundary
@@ -180,7 +179,6 @@ class Trainer:
         self.scaler.load_state_dict(ckpt["scaler"])
         set_rng_state(ckpt["rng"])
         self.state = RunState(**ckpt["state"])
-        self.span_epochs = self.state.span_epochs or self.tcfg.epochs
         self._trim_metrics()
         self.log(f"resumed from {path} at epoch {self.state.epoch} (step {self.state.step})")
 
@@ -313,6 +311,11 @@ class Trainer:
             self.curves = plot_curves(self.out / "metrics.jsonl", self.out / "curves.png")
         return self.state
 
+    @property
+    def span_epochs(self) -> float:
+        """The schedule's length: train.epochs, or what schedule.fit_to_time fitted (kept in the run state)."""
+        return self.state.span_epochs or self.tcfg.epochs
+
     def _fit_span(self, done: int, seconds: float) -> None:
         """``schedule.fit_to_time``, after ``done`` epochs of this run in ``seconds``: the schedule's progress is the
         share of train.max_minutes spent, so the lr only falls, however the pace changes (a first epoch slowed by
@@ -332,7 +335,7 @@ class Trainer:
             self.log(f"schedule fitted to train.max_minutes={self.tcfg.max_minutes}: {planned} epochs at "
                      f"{pace:.1f} s an epoch")
         self._planned = planned
-        self.span_epochs = self.state.span_epochs = span
+        self.state.span_epochs = span
 
     def _run_eval(self, epoch: int) -> None:
         result = self.evaluate()

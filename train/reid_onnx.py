@@ -18,19 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from streid.train.detector_onnx import batchnorm_after, fold_back, onnx_convs
-
-
-def onnx_tensors(path: Path) -> tuple[dict[str, np.ndarray], Any]:
-    """(initialiser name -> array, graph) of an ONNX file; a file that is none raises ValueError naming it."""
-    import onnx
-    from onnx import numpy_helper
-
-    try:
-        graph = onnx.load(str(path)).graph
-    except Exception as exc:  # protobuf's DecodeError and friends
-        raise ValueError(f"{path}: not an ONNX model ({type(exc).__name__})") from None
-    return {i.name: numpy_helper.to_array(i) for i in graph.initializer}, graph
+from streid.train.detector_onnx import batchnorm_after, fold_back, onnx_convs, onnx_graph
 
 
 def sample_clips(images: list[np.ndarray], seq_len: int, height: int, width: int) -> np.ndarray:
@@ -69,31 +57,38 @@ def unfold_input_conv(conv: Any, weight: np.ndarray, offset: np.ndarray | None, 
     return w.numpy(), bias.numpy()
 
 
-def rebuild(onnx_path: Path, clips: np.ndarray) -> tuple[Any, dict[str, Any]]:
-    """(model, artifact metadata): the ``mnv2`` model of ``onnx_path``'s metadata computing what the file does;
-    ``clips`` (uint8 BGR, N x L x H x W x 3) give the BatchNorm statistics."""
+def mnv2_meta(onnx_path: Path) -> dict[str, Any]:
+    """The STREID metadata of an ``mnv2`` re-id artifact (model config, clip shape, normalisation); ValueError
+    naming the file for a missing file or any other kind of artifact (only mnv2 is rebuilt)."""
+    from streid.export.metadata import read_onnx_meta
+
+    meta = read_onnx_meta(onnx_path) if Path(onnx_path).is_file() else None
+    if not meta or meta.get("model") != "mnv2" or not isinstance(meta.get("config"), dict):
+        raise ValueError(f"{onnx_path}: not a STREID mnv2 re-id artifact (no such file, or metadata model "
+                         f"{(meta or {}).get('model')!r}); only mnv2 is rebuilt")
+    return meta
+
+
+def rebuild(onnx_path: Path, meta: dict[str, Any], clips: np.ndarray) -> Any:
+    """The ``mnv2`` model of ``meta`` (:func:`mnv2_meta` of ``onnx_path``) computing what the file does; ``clips``
+    (uint8 BGR, N x L x H x W x 3) give the BatchNorm statistics."""
     import torch
     from pydantic import TypeAdapter, ValidationError
 
-    from streid.export.metadata import read_onnx_meta
     from streid.train.data.clips import to_tensor
     from streid.train.models import build_model
     from streid.train.models.config import ModelConfig
 
-    meta = read_onnx_meta(onnx_path)
-    if not meta or meta.get("model") != "mnv2" or not isinstance(meta.get("config"), dict):
-        raise ValueError(f"{onnx_path}: not a STREID mnv2 re-id artifact (metadata model "
-                         f"{(meta or {}).get('model')!r}); only mnv2 is rebuilt")
     try:
         cfg = TypeAdapter(ModelConfig).validate_python({**meta["config"], "pretrained": None})
     except ValidationError as exc:
         raise ValueError(f"{onnx_path}: metadata config: {exc.errors()[0]['msg']}") from None
     model = build_model(cfg, 1).eval()
-    inits, graph = onnx_tensors(onnx_path)
+    inits, graph = loaded = onnx_graph(onnx_path)
     modules = dict(model.named_modules())
     torch_convs = [n for n, m in modules.items() if isinstance(m, torch.nn.Conv2d)]
     convs = {}
-    for key, value in onnx_convs(onnx_path).items():
+    for key, value in onnx_convs(onnx_path, loaded).items():
         key = key.removeprefix("model.")
         if key not in modules and key.endswith(".conv"):  # the first conv, with the input normalisation folded in
             key = key.removesuffix(".conv")
@@ -118,7 +113,7 @@ def rebuild(onnx_path: Path, clips: np.ndarray) -> tuple[Any, dict[str, Any]]:
         raise ValueError(f"{onnx_path}: convs {missing[:3]} have no BatchNorm after them in the model")
     batch = torch.stack([to_tensor(np.ascontiguousarray(c[..., ::-1])) for c in clips])
     fold_back(model, convs, lambda: model(batch))
-    return model, meta
+    return model
 
 
 def parity(model: Any, onnx_path: Path, clips: np.ndarray) -> float:
