@@ -8,6 +8,7 @@ Schema (every event has ``type``, ``camera`` and ``time``, the wall-clock UNIX t
      "frame": 41,              # camera frame index (0-based) at which the event was decided
      "first_frame": 12, "last_frame": 41,   # the track's lifetime so far
      "first_pts": 0.4, "last_pts": 1.367,   # and its times (s)
+     "dx": 0.31,               # its net sideways walk so far, share of the frame width (+ = right)
      "frames": [12, 16, ...],  # L frame indices of the crops
      "pts": [0.4, 0.533, ...], # their presentation times (s)
      "boxes": [[x1, y1, x2, y2], ...],      # L boxes in pixels
@@ -41,6 +42,7 @@ def tracklet_event(t: Tracklet, frame: int, with_embedding: bool = True) -> dict
         "first_frame": t.first_frame, "last_frame": t.last_frame,
         "first_pts": None if t.first_pts is None else round(float(t.first_pts), 6),
         "last_pts": None if t.last_pts is None else round(float(t.last_pts), 6),
+        "dx": None if t.dx is None else round(float(t.dx), 4),
         "frames": t.frames.tolist(), "pts": [round(float(p), 6) for p in t.pts],
         "boxes": [[round(float(v), 2) for v in box] for box in t.boxes],
         "embedding": None if emb is None else [round(float(v), 6) for v in emb],

@@ -135,6 +135,8 @@ class _Track:
     last_seen: int
     first_pts: float = 0.0
     last_pts: float = 0.0
+    first_x: float = 0.0  # box centre x as a share of the frame width, at the first and the latest detection
+    last_x: float = 0.0
     frames: list[int] = field(default_factory=list)
     pts: list[float] = field(default_factory=list)
     boxes: list[np.ndarray] = field(default_factory=list)
@@ -174,9 +176,10 @@ class TrackletBuffer:
         out: list[Tracklet] = []
         for i, tid in enumerate(dets.tracker_id.tolist()):
             track = self.tracks.get(tid)
+            x = float(dets.xyxy[i, 0] + dets.xyxy[i, 2]) / (2.0 * width)
             if track is None:
-                track = self.tracks[tid] = _Track(frame.index, frame.index, frame.pts, frame.pts)
-            track.last_seen, track.last_pts = frame.index, frame.pts
+                track = self.tracks[tid] = _Track(frame.index, frame.index, frame.pts, frame.pts, x, x)
+            track.last_seen, track.last_pts, track.last_x = frame.index, frame.pts, x
             if good[i] and (not track.frames or frame.index - track.frames[-1] >= self.min_gap):
                 self._keep(track, frame, dets.xyxy[i])
             elif cut_only[i] and not track.started and (not track.cut
@@ -240,7 +243,7 @@ class TrackletBuffer:
             crops=np.stack([track.crops[k] for k in idx]),
             boxes=np.stack([track.boxes[k] for k in idx]),
             first_frame=track.first_frame, last_frame=track.last_seen, first_pts=track.first_pts,
-            last_pts=track.last_pts,
+            last_pts=track.last_pts, dx=track.last_x - track.first_x,
         )
 
     def _finish(self, tid: int) -> list[Tracklet]:

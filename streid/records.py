@@ -95,6 +95,8 @@ class Tracklet:
     embedding: np.ndarray | None = None  # float32 (D,) L2-normalised, once embedded
     first_pts: float | None = None  # seconds at first_frame / last_frame: the track's life so far, which the
     last_pts: float | None = None  # cross-camera rules need (the crops' pts cover only part of it)
+    dx: float | None = None  # the track's net sideways walk so far: box centre x now minus at first_frame, as a
+    # share of the frame width (+ = to the right); the site's side rule reads which way a person left or came in
 
 
 @dataclass

@@ -66,10 +66,8 @@ def store_from_config(cfg: IdentityConfig, out_dir: str | Path, embedder: str | 
 def resume_matcher(cfg: IdentityConfig, store: SqliteStore, dim: int,
                    thresholds: Thresholds | None = None) -> OnlineMatcher:
     """A matcher whose gallery holds every stored tracklet that still has an embedding and a global id."""
-    from streid.pipeline.identity.records import TrackletObs
-
     m = matcher_from_config(cfg, dim, thresholds)
     for t in store.tracklets():
         if t.embedding is not None and t.global_id is not None:
-            m.restore(TrackletObs(t.camera, t.track_id, t.t_start, t.t_end, t.embedding), t.global_id)
+            m.restore(t.obs(), t.global_id)
     return m

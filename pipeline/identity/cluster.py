@@ -30,7 +30,7 @@ def pair_matrices(tracklets: list[TrackletObs], constraints: Constraints) -> tup
     dist = np.clip(1.0 - emb @ emb.T, 0.0, 2.0)
     n = len(tracklets)
     cannot = np.zeros((n, n), bool)
-    spans = [(t.camera, t.t_start, t.t_end) for t in tracklets]
+    spans = [t.span for t in tracklets]
     start = np.array([s[1] for s in spans])
     end = np.array([s[2] for s in spans])
     # Only pairs that overlap in time, are in cameras with a transit window, or (one pass per camera) share a

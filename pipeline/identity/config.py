@@ -11,14 +11,21 @@ from pydantic import Field, model_validator
 
 from streid.config import Section
 
+Side = Literal["left", "right"]
+
 
 class TransitWindow(Section):
-    """Allowed walking time in seconds between leaving camera ``a`` and appearing in camera ``b`` (both ways)."""
+    """Allowed walking time in seconds between leaving camera ``a`` and appearing in camera ``b`` (both ways), and
+    optionally the side of each camera's frame that the walk between them passes (the side rule, below)."""
 
     a: str
     b: str
     min_s: float = Field(0.0, ge=0.0)
     max_s: float | None = Field(None, gt=0.0)
+    a_side: Side | None = Field(None, description="the side of a's frame that people walking to b leave by "
+                                                  "(and people from b come in by)")
+    b_side: Side | None = Field(None, description="the side of b's frame that people walking to a leave by "
+                                                  "(and people from a come in by)")
 
     @model_validator(mode="after")
     def _ordered(self) -> TransitWindow:
@@ -38,13 +45,21 @@ class SiteConfig(Section):
         description="only where people pass each camera once (a corridor, a gate, a one-way route: nobody walks back "
                     "into a camera they left): the longest one pass through a camera takes. Two tracks in one camera "
                     "that together span longer are two people. Unset: people may come back to a camera")
+    side_move: float = Field(
+        0.2, gt=0.0, le=1.0,
+        description="the side rule (transit a_side / b_side): a track that has walked at least this share of the "
+                    "frame width away from the side toward the next camera did not go there next, and one that "
+                    "walked this far toward the side of the camera it came from did not come from it. Tracks that "
+                    "moved less (toward or away from the camera, or cut short) are not judged")
 
     def summary(self) -> str:
         """One line of the rules in force, for the job log (a rule read from a site.json is otherwise invisible)."""
         cams = f"{len(self.cameras)} cameras" if self.cameras else "cameras not listed"
         passes = (f"one pass per camera (max_pass_s {self.max_pass_s:g})" if self.max_pass_s is not None
                   else "people may come back to a camera")
-        return f"{cams}, {len(self.overlaps)} overlapping pairs, {len(self.transit)} transit windows, {passes}"
+        sides = sum(1 for w in self.transit if w.a_side or w.b_side)
+        sided = f" ({sides} with sides)" if sides else ""
+        return f"{cams}, {len(self.overlaps)} overlapping pairs, {len(self.transit)} transit windows{sided}, {passes}"
 
     @model_validator(mode="after")
     def _known_cameras(self) -> SiteConfig:

@@ -90,8 +90,9 @@ def find_mot_files(root: Path, cameras: list[str], what: str) -> dict[str, Path]
 
 def site_from_synth(path: Path, min_share: float = 0.5) -> dict[str, Any]:
     """An ``identity.site`` mapping from a synthetic world's ``site.json``: its cameras; between cameras next to each
-    other on the walking route, a minimum transit of ``min_share`` of the walk (people never go faster); and, when
-    the world says nobody walks back into a camera, its longest pass as ``max_pass_s``.
+    other on the walking route, a minimum transit of ``min_share`` of the walk (people never go faster) and the side
+    of each frame the route leaves by (``from_side`` / ``to_side``, when the world gives them); and, when the world
+    says nobody walks back into a camera, its longest pass as ``max_pass_s``.
 
     A file that is not such a ``site.json`` (bad JSON, a missing field, a value that is not a number of seconds)
     raises :class:`ConfigError` naming the file and the field."""
@@ -108,8 +109,14 @@ def site_from_synth(path: Path, min_share: float = 0.5) -> dict[str, Any]:
         site: dict[str, Any] = {"cameras": [c["name"] for c in data["cameras"]], "transit": []}
         for i, link in enumerate(data.get("links", [])):
             where = f"links[{i}]"
-            site["transit"].append({"a": link["from"], "b": link["to"],
-                                    "min_s": round(min_share * seconds(link["transit_s"], f"{where}.transit_s"), 3)})
+            window = {"a": link["from"], "b": link["to"],
+                      "min_s": round(min_share * seconds(link["transit_s"], f"{where}.transit_s"), 3)}
+            for key, name in (("from_side", "a_side"), ("to_side", "b_side")):
+                if link.get(key) is not None:
+                    if link[key] not in ("left", "right"):
+                        raise ConfigError(path, f"{where}.{key}", f"expected left or right, got {link[key]!r}")
+                    window[name] = link[key]
+            site["transit"].append(window)
         where = "passes"
         passes = data.get("passes") or {}
         if passes.get("once") and passes.get("max_s"):

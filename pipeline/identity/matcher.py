@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from streid.pipeline.identity.constraints import Constraints
+from streid.pipeline.identity.constraints import Constraints, Span
 from streid.pipeline.identity.records import Decision, TrackletObs, normalise
 
-Span = tuple[str, float, float]
 _FORBIDDEN = 1e6
 
 
@@ -103,9 +102,9 @@ class OnlineMatcher:
         row = self.assigned.get(key)
         if row is not None:
             members = self.identities[row].members
-            cam, t0, t1 = members[key]
+            cam, t0, t1, *dx = members[key]
             if t_end > t1:
-                members[key] = (cam, t0, t_end)
+                members[key] = (cam, t0, t_end, *dx)
 
     def update(self, tracklets: list[TrackletObs]) -> list[Decision]:
         """Assign every tracklet (new ones jointly); returns one decision per input, in input order."""
@@ -137,7 +136,7 @@ class OnlineMatcher:
             self.gallery.valid[row] = saved
         else:
             d = self.gallery.distances(q)
-        span = (t.camera, t.t_start, t.t_end)
+        span = t.span
         out = np.full(len(d), np.inf)
         # Constraint checks cost more than a distance, so only identities that could pass the gate (plus the
         # few nearest, for the runner-up in explanations) get them; the rest stay inf.
@@ -202,7 +201,7 @@ class OnlineMatcher:
     def _add(self, t: TrackletObs, row: int) -> None:
         ident = self.identities[row]
         q = normalise(t.embedding)
-        ident.members[t.key] = (t.camera, t.t_start, t.t_end)
+        ident.members[t.key] = t.span
         ident.total = q.copy() if ident.total is None else ident.total + q
         self.assigned[t.key] = row
         if t.key in ident.owners:  # a refreshed tracklet replaces its own earlier exemplar

@@ -68,7 +68,8 @@ def encode_tracklet(msg_id: str, edge: str, seq: int, decided_at: float, obs: Tr
     body: dict[str, Any] = {
         "v": VERSION, "id": msg_id, "edge": edge, "seq": int(seq), "camera": obs.camera, "track_id": obs.track_id,
         "state": state, "t_start": obs.t_start, "t_end": obs.t_end, "decided_at": float(decided_at),
-        "dim": int(emb.size), "embedding": base64.b64encode(emb.tobytes()).decode("ascii"), "quality": quality}
+        "dim": int(emb.size), "embedding": base64.b64encode(emb.tobytes()).decode("ascii"), "quality": quality,
+        "dx": obs.dx}
     if crop_jpeg is not None:
         body["crop_jpeg"] = base64.b64encode(crop_jpeg).decode("ascii")
     return json.dumps(body, separators=(",", ":")).encode()
@@ -85,8 +86,9 @@ def decode_tracklet(payload: bytes) -> TrackletMessage:
         emb = np.frombuffer(base64.b64decode(body["embedding"], validate=True), "<f4").astype(np.float32)
         if emb.size != int(body["dim"]) or emb.size == 0 or not np.all(np.isfinite(emb)):
             raise ValueError("embedding does not match dim or is not finite")
+        dx = body.get("dx")  # absent from an older edge's messages
         obs = TrackletObs(check_name("camera", str(body["camera"])), int(body["track_id"]), float(body["t_start"]),
-                          float(body["t_end"]), emb)
+                          float(body["t_end"]), emb, None if dx is None else float(dx))
         crop = body.get("crop_jpeg")
         jpeg = None if crop is None else base64.b64decode(str(crop), validate=True)
         if jpeg is not None and (len(jpeg) > MAX_CROP_BYTES or not jpeg.startswith(b"\xff\xd8\xff")):

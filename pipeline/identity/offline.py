@@ -13,7 +13,6 @@ from scipy.optimize import linear_sum_assignment
 from streid.pipeline.identity.centering import centre_all
 from streid.pipeline.identity.cluster import cluster_tracklets
 from streid.pipeline.identity.constraints import Constraints
-from streid.pipeline.identity.records import TrackletObs
 from streid.pipeline.identity.store import Store
 
 
@@ -63,7 +62,7 @@ def relabel_store(
     embs = [t.embedding for t in rows]
     if centre and rows:
         embs = list(centre_all(np.stack(embs), [t.camera for t in rows]))
-    obs = [TrackletObs(t.camera, t.track_id, t.t_start, t.t_end, e) for t, e in zip(rows, embs, strict=True)]
+    obs = [t.obs(e) for t, e in zip(rows, embs, strict=True)]
     labels = cluster_tracklets(obs, constraints, threshold)
     gids = keep_online_ids(labels, [t.global_id for t in rows])
     result = {(t.camera, t.track_id): int(g) for t, g in zip(rows, gids, strict=True)}

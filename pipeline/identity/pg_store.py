@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tracklets (
     id BIGSERIAL PRIMARY KEY, camera TEXT NOT NULL, track_id BIGINT NOT NULL,
     t_start DOUBLE PRECISION NOT NULL, t_end DOUBLE PRECISION NOT NULL, global_id BIGINT,
-    written DOUBLE PRECISION NOT NULL, dim INTEGER, embedding BYTEA, UNIQUE (camera, track_id));
+    written DOUBLE PRECISION NOT NULL, dim INTEGER, embedding BYTEA, dx DOUBLE PRECISION, UNIQUE (camera, track_id));
+ALTER TABLE tracklets ADD COLUMN IF NOT EXISTS dx DOUBLE PRECISION;
 CREATE TABLE IF NOT EXISTS crops (
     tracklet BIGINT NOT NULL REFERENCES tracklets(id), written DOUBLE PRECISION NOT NULL,
     shape TEXT NOT NULL, pixels BYTEA NOT NULL);
@@ -137,12 +138,13 @@ class PostgresStore(Store):
             for i, t in enumerate(tracklets):
                 emb = np.ascontiguousarray(t.embedding, np.float32)
                 cur.execute(
-                    "INSERT INTO tracklets (camera, track_id, t_start, t_end, written, dim, embedding)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (camera, track_id) DO UPDATE SET"
+                    "INSERT INTO tracklets (camera, track_id, t_start, t_end, written, dim, embedding, dx)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (camera, track_id) DO UPDATE SET"
                     " t_start = least(tracklets.t_start, excluded.t_start),"
                     " t_end = greatest(tracklets.t_end, excluded.t_end),"
-                    " written = excluded.written, dim = excluded.dim, embedding = excluded.embedding RETURNING id",
-                    (t.camera, t.track_id, t.t_start, t.t_end, now, emb.size, emb.tobytes()))
+                    " written = excluded.written, dim = excluded.dim, embedding = excluded.embedding,"
+                    " dx = coalesce(excluded.dx, tracklets.dx) RETURNING id",
+                    (t.camera, t.track_id, t.t_start, t.t_end, now, emb.size, emb.tobytes(), t.dx))
                 row = int(cur.fetchone()[0])
                 ids.append(row)
                 crop = crops[i] if crops is not None else None
@@ -175,15 +177,18 @@ class PostgresStore(Store):
 
     def tracklets(self, with_embeddings: bool = True) -> list[StoredTracklet]:
         cols = "id, camera, track_id, t_start, t_end, global_id, dim, " + ("embedding" if with_embeddings else "NULL")
+        has_dx = self.db.execute("SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name ="
+                                 " 'tracklets' AND column_name = 'dx'", (self.schema,)).fetchone() is not None
+        cols += ", dx" if has_dx else ", NULL"  # a read-only site written before the side rule
         out = []
-        for rid, cam, tid, t0, t1, gid, dim, blob in self.db.execute(f"SELECT {cols} FROM tracklets ORDER BY id"):
+        for rid, cam, tid, t0, t1, gid, dim, blob, dx in self.db.execute(f"SELECT {cols} FROM tracklets ORDER BY id"):
             emb = None
             if blob is not None:
                 emb = np.frombuffer(bytes(blob), np.float32)
                 if emb.size != dim:
                     raise ValueError(f"{self.path}: tracklet {rid} embedding has {emb.size} values, header says {dim}")
             out.append(StoredTracklet(int(rid), cam, int(tid), float(t0), float(t1),
-                                      None if gid is None else int(gid), emb))
+                                      None if gid is None else int(gid), emb, None if dx is None else float(dx)))
         return out
 
     def crops(self, tracklet_id: int) -> list[np.ndarray]:

@@ -35,7 +35,8 @@ def camera_task(job: Any, cam: str, detector: Any, embedder: Any) -> dict[str, A
         embedder = embedder or _load_embedder(local)
         if not _run_camera(local, cam, paths, store, detector, embedder, threading.Event(), False):
             raise RuntimeError(f"camera {cam}: interrupted on the worker")
-        rows = [(t.camera, t.track_id, t.t_start, t.t_end, t.embedding, store.crops(t.id)) for t in store.tracklets()]
+        rows = [(t.camera, t.track_id, t.t_start, t.t_end, t.embedding, store.crops(t.id), t.dx)
+                for t in store.tracklets()]
         store.close()
         root = paths.cam(cam)
         files = {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
@@ -80,8 +81,8 @@ def _write_camera(cam: str, result: dict[str, Any], paths: Any, store: Any) -> N
     root = paths.cam(cam)
     shutil.rmtree(root, ignore_errors=True)
     store.forget_camera(cam)
-    for camera, track_id, t0, t1, emb, crops in result["rows"]:
-        obs = TrackletObs(camera, track_id, t0, t1, emb)
+    for camera, track_id, t0, t1, emb, crops, dx in result["rows"]:
+        obs = TrackletObs(camera, track_id, t0, t1, emb, dx)
         store.put_tracklets([obs], [crops[0]] if crops else None)
         for crop in crops[1:]:
             store.put_tracklets([obs], [crop])

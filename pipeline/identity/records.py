@@ -22,9 +22,11 @@ class TrackletObs:
     t_start: float
     t_end: float
     embedding: np.ndarray  # float32 (D,)
+    dx: float | None = None  # the track's net sideways walk, share of the frame width (Tracklet.dx); None: unknown
 
     def __post_init__(self) -> None:
         self.track_id, self.t_start, self.t_end = int(self.track_id), float(self.t_start), float(self.t_end)
+        self.dx = None if self.dx is None or not np.isfinite(self.dx) else float(self.dx)
         self.embedding = np.asarray(self.embedding, np.float32).reshape(-1)
         if self.t_end < self.t_start:
             raise ValueError(f"tracklet {self.camera}:{self.track_id}: t_end {self.t_end} < t_start {self.t_start}")
@@ -32,6 +34,11 @@ class TrackletObs:
     @property
     def key(self) -> tuple[str, int]:
         return (self.camera, self.track_id)
+
+    @property
+    def span(self) -> tuple[str, float, float, float | None]:
+        """What the site rules judge: (camera, start, end, dx)."""
+        return (self.camera, self.t_start, self.t_end, self.dx)
 
 
 def from_tracklet(tracklet: Tracklet, t_offset: float = 0.0) -> TrackletObs:
@@ -44,7 +51,7 @@ def from_tracklet(tracklet: Tracklet, t_offset: float = 0.0) -> TrackletObs:
         raise ValueError(f"tracklet {tracklet.camera}:{tracklet.track_id} has no embedding yet")
     t0, t1 = track_span(tracklet.pts, tracklet.first_pts, tracklet.last_pts)
     return TrackletObs(tracklet.camera, int(tracklet.track_id), t0 + t_offset, t1 + t_offset,
-                       normalise(tracklet.embedding))
+                       normalise(tracklet.embedding), tracklet.dx)
 
 
 def track_span(pts: np.ndarray | list[float], first: float | None, last: float | None) -> tuple[float, float]:

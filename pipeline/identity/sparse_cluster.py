@@ -33,7 +33,9 @@ class SpanRules:
         self.cam = np.array([col[t.camera] for t in tracklets], np.int64)
         self.start = np.array([t.t_start for t in tracklets], np.float64)
         self.end = np.array([t.t_end for t in tracklets], np.float64)
+        self.dx = np.array([np.nan if t.dx is None else t.dx for t in tracklets], np.float64)
         c = len(cams)
+        self.side = np.zeros((c, c))  # side[a, b]: sign of the side of a's frame toward b (0: not given)
         self.overlap = np.zeros((c, c), bool)
         self.min_s = np.full((c, c), -np.inf)
         self.max_s = np.full((c, c), np.inf)
@@ -45,9 +47,12 @@ class SpanRules:
                 if window is not None:
                     self.min_s[a, b] = window[0]
                     self.max_s[a, b] = np.inf if window[1] is None else window[1]
+                self.side[a, b] = constraints.sides.get((cams[a], cams[b]), 0)
         self.tolerance, self.penalty = constraints.tolerance_s, constraints.transit_penalty
         self.max_pass = np.inf if constraints.max_pass_s is None else constraints.max_pass_s
         self.any_penalty = bool(np.isfinite(self.max_s).any()) and self.penalty != 0.0
+        self.side_move = constraints.side_move
+        self.any_side = bool(self.side.any())
 
     def check(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(incompatible, penalised) for broadcastable tracklet index arrays ``x`` and ``y``."""
@@ -60,6 +65,13 @@ class SpanRules:
             passes = False
         bad = np.where(gap < -self.tolerance, ~self.overlap[cx, cy],
                        np.where(same, passes, gap < self.min_s[cx, cy]))
+        if self.any_side:  # Constraints.sides_agree; an unknown dx (nan) compares False: not judged
+            x_first = self.start[x] <= self.start[y]
+            first, then = np.where(x_first, x, y), np.where(x_first, y, x)
+            cf, ct = self.cam[first], self.cam[then]
+            wrong = (self.side[cf, ct] * self.dx[first] < -self.side_move) | \
+                (self.side[ct, cf] * self.dx[then] > self.side_move)
+            bad = bad | (~same & (gap >= -self.tolerance) & wrong)
         pen = ~same & (gap > self.max_s[cx, cy]) & ~bad if self.any_penalty else None
         return bad, pen
 

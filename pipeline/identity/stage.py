@@ -54,7 +54,7 @@ def obs_from_event(event: dict[str, Any], t_offset: float = 0.0) -> TrackletObs:
         raise ValueError(f"event of {event['camera']}:{event['track_id']} has no embedding")
     t0, t1 = track_span(event["pts"], event.get("first_pts"), event.get("last_pts"))
     return TrackletObs(event["camera"], int(event["track_id"]), t0 + t_offset, t1 + t_offset,
-                       normalise(np.asarray(event["embedding"], np.float32)))
+                       normalise(np.asarray(event["embedding"], np.float32)), event.get("dx"))
 
 
 class IdentityStage:

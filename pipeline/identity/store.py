@@ -35,6 +35,12 @@ class StoredTracklet:
     t_end: float
     global_id: int | None
     embedding: np.ndarray | None
+    dx: float | None = None  # the track's net sideways walk (TrackletObs.dx); None in a store written before it
+
+    def obs(self, embedding: np.ndarray | None = None) -> TrackletObs:
+        """As the matcher sees it, with this embedding (default: the stored one)."""
+        emb = self.embedding if embedding is None else embedding
+        return TrackletObs(self.camera, self.track_id, self.t_start, self.t_end, emb, self.dx)
 
 
 class Store(ABC):
@@ -95,7 +101,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tracklets (
     id INTEGER PRIMARY KEY AUTOINCREMENT, camera TEXT NOT NULL, track_id INTEGER NOT NULL,
     t_start REAL NOT NULL, t_end REAL NOT NULL, global_id INTEGER, written REAL NOT NULL,
-    dim INTEGER, embedding BLOB, UNIQUE (camera, track_id));
+    dim INTEGER, embedding BLOB, dx REAL, UNIQUE (camera, track_id));
 CREATE TABLE IF NOT EXISTS crops (
     tracklet INTEGER NOT NULL REFERENCES tracklets(id), written REAL NOT NULL,
     shape TEXT NOT NULL, pixels BLOB NOT NULL);
@@ -131,6 +137,8 @@ class SqliteStore(Store):
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
                 self.db.executescript(_SCHEMA)
+                if not self._has_dx():  # a store from before the side rule: the column is added, rows keep NULL
+                    self.db.execute("ALTER TABLE tracklets ADD COLUMN dx REAL")
         except sqlite3.DatabaseError as exc:
             raise ValueError(f"{self.path}: not a usable identity store ({exc})") from None
         version = self.get_meta("schema_version")
@@ -140,6 +148,9 @@ class SqliteStore(Store):
             self.set_meta("schema_version", SCHEMA_VERSION)
         elif version != SCHEMA_VERSION:
             raise ValueError(f"{self.path}: schema version {version}, this code reads {SCHEMA_VERSION}")
+
+    def _has_dx(self) -> bool:
+        return any(row[1] == "dx" for row in self.db.execute("PRAGMA table_info(tracklets)"))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -159,11 +170,12 @@ class SqliteStore(Store):
             for i, t in enumerate(tracklets):
                 emb = np.ascontiguousarray(t.embedding, np.float32)
                 db.execute(
-                    "INSERT INTO tracklets (camera, track_id, t_start, t_end, written, dim, embedding)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (camera, track_id) DO UPDATE SET"
+                    "INSERT INTO tracklets (camera, track_id, t_start, t_end, written, dim, embedding, dx)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (camera, track_id) DO UPDATE SET"
                     " t_start = min(t_start, excluded.t_start), t_end = max(t_end, excluded.t_end),"
-                    " written = excluded.written, dim = excluded.dim, embedding = excluded.embedding",
-                    (t.camera, t.track_id, t.t_start, t.t_end, now, emb.size, emb.tobytes()))
+                    " written = excluded.written, dim = excluded.dim, embedding = excluded.embedding,"
+                    " dx = coalesce(excluded.dx, dx)",
+                    (t.camera, t.track_id, t.t_start, t.t_end, now, emb.size, emb.tobytes(), t.dx))
                 row = db.execute("SELECT id FROM tracklets WHERE camera = ? AND track_id = ?",
                                  (t.camera, t.track_id)).fetchone()[0]
                 ids.append(int(row))
@@ -197,14 +209,15 @@ class SqliteStore(Store):
 
     def tracklets(self, with_embeddings: bool = True) -> list[StoredTracklet]:
         cols = "id, camera, track_id, t_start, t_end, global_id, dim, " + ("embedding" if with_embeddings else "NULL")
+        cols += ", dx" if self._has_dx() else ", NULL"  # a read-only store from before the side rule
         out = []
-        for rid, cam, tid, t0, t1, gid, dim, blob in self.db.execute(f"SELECT {cols} FROM tracklets ORDER BY id"):
+        for rid, cam, tid, t0, t1, gid, dim, blob, dx in self.db.execute(f"SELECT {cols} FROM tracklets ORDER BY id"):
             emb = None
             if blob is not None:
                 emb = np.frombuffer(blob, np.float32)
                 if emb.size != dim:
                     raise ValueError(f"{self.path}: tracklet {rid} embedding has {emb.size} values, header says {dim}")
-            out.append(StoredTracklet(rid, cam, tid, t0, t1, gid, emb))
+            out.append(StoredTracklet(rid, cam, tid, t0, t1, gid, emb, dx))
         return out
 
     def crops(self, tracklet_id: int) -> list[np.ndarray]:

@@ -88,6 +88,16 @@ def test_buffer_emits_start_updates_and_end() -> None:
     assert buf.tracks == {}
 
 
+def test_tracklets_carry_the_tracks_sideways_walk_since_it_began() -> None:
+    """``dx``: box centre now minus at the track's first detection (a low-score one too), share of the width."""
+    buf = TrackletBuffer("cam", seq_len=2, crop_height=16, crop_width=8, update_every=1, lost_frames=2)
+    out = []
+    for i in range(6):  # 12 px a frame to the left; the first box is too faint for a crop but starts the track
+        box = [250 - 12 * i, 50, 290 - 12 * i, 150]
+        out += buf.update(frame(i), dets([box], [4], conf=0.1 if i == 0 else 0.9))
+    assert [t.dx for t in out] == pytest.approx([-24 / W, -36 / W, -48 / W, -60 / W])
+
+
 def test_short_tracks_emit_nothing_and_flush_ends_started_tracks() -> None:
     buf = TrackletBuffer("cam", seq_len=4, crop_height=16, crop_width=8, lost_frames=100)
     for i in range(5):

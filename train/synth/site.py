@@ -164,8 +164,11 @@ def site_json(site: Site, cfg: ScenesConfig) -> dict:
         )
         if cam.index < len(site.transit_s):
             x += site.transit_s[cam.index]
+    # Walkers go on along the chain in one direction (plan_site: they enter every camera from the side of the one
+    # they came from), and world +x is image right, so camera k+1 lies to the right of camera k's frame.
     links = [
-        {"from": site.cameras[k].name, "to": site.cameras[k + 1].name, "transit_s": round(s, 3)}
+        {"from": site.cameras[k].name, "to": site.cameras[k + 1].name, "transit_s": round(s, 3),
+         "from_side": "right", "to_side": "left"}
         for k, s in enumerate(site.transit_s)
     ]
     return {

@@ -83,27 +83,30 @@ def test_keep_online_ids_maps_by_overlap() -> None:
 
 
 def busy_site(n: int, seed: int = 0) -> list[TrackletObs]:
-    """Tracklets of n/8 people at random times in 4 cameras, noisy enough that merges and cannot-links compete."""
+    """Tracklets of n/8 people at random times in 4 cameras, noisy enough that merges and cannot-links compete;
+    each walked sideways by a random share of the frame (a tenth of them unknown)."""
     rng = np.random.default_rng(seed)
     centres = normalise(rng.standard_normal((n // 8, 32)))
     obs = []
     for i in range(n):
         t0 = float(rng.uniform(0, 3.0 * n))
         emb = centres[rng.integers(len(centres))] + 0.5 * rng.standard_normal(32) / np.sqrt(32)
-        obs.append(TrackletObs(f"cam{rng.integers(4)}", i, t0, t0 + float(rng.uniform(2, 30)), normalise(emb)))
+        dx = None if rng.random() < 0.1 else float(rng.uniform(-0.8, 0.8))
+        obs.append(TrackletObs(f"cam{rng.integers(4)}", i, t0, t0 + float(rng.uniform(2, 30)), normalise(emb), dx))
     return obs
 
 
 def test_sparse_clustering_equals_dense_with_site_rules() -> None:
     """The FAISS candidate-graph method gives the dense method's labels exactly, under every kind of site rule
     (overlapping cameras, a transit minimum with a soft maximum, a minimum alone, a time tolerance, one pass per
-    camera)."""
+    camera, the sides of the frames a walk between two cameras passes)."""
     obs = busy_site(2000)
     site = Constraints(overlaps={frozenset(("cam0", "cam1"))}, tolerance_s=0.5,
                        windows={frozenset(("cam1", "cam2")): (5.0, 60.0), frozenset(("cam0", "cam3")): (10.0, None)})
     one_pass = Constraints(windows=site.windows, max_pass_s=60.0)
+    sides = Constraints(windows=site.windows, sides={("cam1", "cam2"): 1, ("cam2", "cam1"): -1, ("cam3", "cam0"): 1})
     labels = []
-    for constraints in (None, site, one_pass):
+    for constraints in (None, site, one_pass, sides):
         dense = cluster_tracklets(obs, constraints, threshold=0.35, method="dense")
         sparse = cluster_tracklets(obs, constraints, threshold=0.35, method="sparse")
         assert 100 < dense.max() + 1 < 1500  # merges happened, and not everything merged
@@ -114,3 +117,4 @@ def test_sparse_clustering_equals_dense_with_site_rules() -> None:
             i, j = np.nonzero(cannot)
             assert len(i) and np.all(sparse[i] != sparse[j])
     assert not np.array_equal(labels[0], labels[2])  # the one-pass rule changed the outcome
+    assert not np.array_equal(labels[0], labels[3])  # and so did the side rule

@@ -72,3 +72,14 @@ def test_one_pass_site_rule_from_config_and_from_a_synthetic_site(tmp_path: Path
     path.write_text("{not json")
     with pytest.raises(ConfigError, match=r"site\.json: cameras: not a synthetic world's site\.json"):
         site_from_synth(path)
+    sided = {**base["links"][0], "from_side": "right", "to_side": "left"}
+    path.write_text(json.dumps(base | {"links": [sided]}))
+    assert site_from_synth(path)["transit"] == [{"a": "cam1", "b": "cam2", "min_s": 2.0, "a_side": "right",
+                                                 "b_side": "left"}]
+    path.write_text(json.dumps(base | {"links": [{**sided, "to_side": "up"}]}))
+    with pytest.raises(ConfigError, match=r"site\.json: links\[0\]\.to_side: expected left or right, got 'up'"):
+        site_from_synth(path)
+    sides = tmp_path / "sides.yaml"
+    sides.write_text("identity:\n  site:\n    cameras: [a, b]\n    transit: [{a: a, b: b, a_side: up}]\n")
+    with pytest.raises(ConfigError, match="a_side"):
+        load_config(sides)

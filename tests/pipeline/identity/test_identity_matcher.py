@@ -212,3 +212,37 @@ def test_a_track_still_in_view_keeps_its_person_out_of_other_cameras() -> None:
     assert at_once.kind == "new" and at_once.global_id != gid
     after = m.update([TrackletObs("c", 1, 12.0, 13.0, unit(0))])[0]
     assert after.kind == "match" and after.global_id == gid
+
+
+@pytest.mark.parametrize(("dx_a", "dx_b", "joined"), [
+    (0.5, 0.4, True),  # walked right out of a, came into b from its left and walked on: the route
+    (-0.5, 0.4, False),  # walked left in a: away from b
+    (0.5, -0.4, False),  # walked toward b's left side, where people from a come in: came from elsewhere
+    (-0.1, -0.1, True),  # hardly moved sideways (toward or away from the camera): not judged
+    (None, 0.4, True),  # unknown (an older edge, a store from before): not judged
+])
+def test_side_rule(dx_a: float | None, dx_b: float | None, joined: bool) -> None:
+    """a's right side leads to b, whose left side leads back to a: a person seen in a then in b must have walked
+    toward a's right side and away from b's left one; a track that clearly did not is someone else."""
+    walk = TransitWindow(a="a", b="b", min_s=1, a_side="right", b_side="left")
+    rules = site(transit=[walk])
+    m = OnlineMatcher(D, rules, gate=0.35)
+    first = m.update([TrackletObs("a", 1, 0.0, 10.0, unit(0), dx_a)])[0]
+    later = m.update([TrackletObs("b", 1, 12.0, 20.0, unit(0, 1, 0.1), dx_b)])[0]
+    assert (later.global_id == first.global_id) is joined
+    # the other way round (b first, then a) the same walks are mirrored; the offline clustering agrees
+    back = [TrackletObs("b", 1, 0.0, 10.0, unit(0), None if dx_b is None else -dx_b),
+            TrackletObs("a", 1, 12.0, 20.0, unit(0, 1, 0.1), None if dx_a is None else -dx_a)]
+    labels = cluster_tracklets(back, rules, threshold=0.35, method="dense")
+    assert bool(labels[0] == labels[1]) is joined
+    assert rules.compatible(back[0].span, back[1].span) is joined
+    assert rules.compatible(back[0].span[:3], back[1].span[:3])  # without dx: only the other rules
+
+
+def test_side_rule_leaves_cameras_without_sides_and_at_once_alone() -> None:
+    rules = site(transit=[TransitWindow(a="a", b="b", a_side="right")], overlaps=[("a", "c")])
+    assert rules.compatible(("a", 0.0, 5.0, -0.9), ("c", 6.0, 9.0, 0.9))  # no sides named between a and c
+    assert rules.compatible(("a", 0.0, 5.0, -0.9), ("c", 2.0, 9.0, 0.9))  # overlapping cameras, at once
+    assert rules.compatible(("a", 0.0, 5.0, 0.9), ("b", 6.0, 9.0, 0.9))  # b's side not named: only a judged
+    assert not rules.compatible(("a", 0.0, 5.0, -0.9), ("b", 6.0, 9.0, 0.9))
+    assert rules.compatible(("a", 0.0, 5.0, -0.9), ("a", 6.0, 9.0, 0.9))  # one camera: the rule is for walks

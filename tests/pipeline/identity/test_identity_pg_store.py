@@ -22,18 +22,20 @@ from streid.pipeline.identity.store import SqliteStore, Store
 def fill(store: Store) -> None:
     """The same calls on any store: tracklets with crops, decisions, a refresh, an offline relabel, meta."""
     rng = np.random.default_rng(0)
-    obs = [TrackletObs(f"cam{i % 2}", i, 10.0 * i, 10.0 * i + 5, rng.standard_normal(16)) for i in range(6)]
+    obs = [TrackletObs(f"cam{i % 2}", i, 10.0 * i, 10.0 * i + 5, rng.standard_normal(16), 0.1 * i if i % 3 else None)
+           for i in range(6)]
     store.put_tracklets(obs, [np.full((2, 4, 4, 3), i, np.uint8) for i in range(6)])
     store.put_decisions([Decision(t.camera, t.track_id, 1 + i // 2, "new" if i % 2 == 0 else "match",
                                   0.1 * i or None, None, None, t.t_start, t.t_end) for i, t in enumerate(obs)])
-    store.put_tracklets([TrackletObs("cam0", 0, -1.0, 3.0, obs[0].embedding)])  # refresh: widens the span
+    store.put_tracklets([TrackletObs("cam0", 0, -1.0, 3.0, obs[0].embedding, -0.25)])  # refresh: widens the span
+    store.put_tracklets([TrackletObs("cam1", 1, 10.0, 15.0, obs[1].embedding)])  # no dx now: the known one stays
     store.set_global_ids({("cam1", 5): 7}, "offline")
     store.set_meta("embedder", "model.onnx")
 
 
 def contents(store: Store) -> dict[str, Any]:
     rows = store.tracklets()
-    return {"tracklets": [(t.id, t.camera, t.track_id, t.t_start, t.t_end, t.global_id, t.embedding.tolist())
+    return {"tracklets": [(t.id, t.camera, t.track_id, t.t_start, t.t_end, t.global_id, t.embedding.tolist(), t.dx)
                           for t in rows],
             "events": [{k: v for k, v in e.items() if k != "written"} for e in store.events()],
             "crops": [[c.tolist() for c in store.crops(t.id)] for t in rows],

@@ -228,10 +228,12 @@ def test_outbox_is_bounded_and_counts_drops(tmp_path: Path) -> None:
 
 
 def test_message_schema_round_trip_and_rejects_bad_input() -> None:
-    obs = TrackletObs("cam-1", 7, 1.0, 2.5, normalise(np.arange(1, 9, dtype=np.float32)))
+    obs = TrackletObs("cam-1", 7, 1.0, 2.5, normalise(np.arange(1, 9, dtype=np.float32)), -0.375)
     msg = decode_tracklet(encode_tracklet("abc", "edge1", 3, 2.5, obs))
     assert (msg.id, msg.edge, msg.seq, msg.decided_at, msg.obs.key) == ("abc", "edge1", 3, 2.5, ("cam-1", 7))
-    assert np.array_equal(msg.obs.embedding, obs.embedding)
+    assert np.array_equal(msg.obs.embedding, obs.embedding) and msg.obs.dx == -0.375
+    older = encode_tracklet("a", "e", 1, 1.0, obs).replace(b',"dx":-0.375', b"")  # an edge from before the side rule
+    assert b"dx" not in older and decode_tracklet(older).obs.dx is None
     for bad in (b"not json", b"[1]", encode_tracklet("a", "e", 1, 1.0, obs).replace(b'"v":1', b'"v":9'),
                 encode_tracklet("a", "e", 1, 1.0, obs).replace(b'"dim":8', b'"dim":9'),
                 encode_tracklet("a", "e", 1, 1.0, TrackletObs("../x", 1, 0.0, 1.0, obs.embedding))):

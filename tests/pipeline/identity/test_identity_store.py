@@ -84,6 +84,21 @@ def test_refresh_keeps_one_row_and_widens_span(tmp_path: Path) -> None:
     assert a == b and (row.t_start, row.t_end) == (4.0, 9.0) and row.embedding[0] == 2.0
 
 
+def test_a_store_from_before_the_side_rule_gains_the_column_and_keeps_its_rows(tmp_path: Path) -> None:
+    """Stores written before tracklets had ``dx``: read as unknown (read-only too), the column added on open."""
+    store = SqliteStore(tmp_path)
+    store.put_tracklets([TrackletObs("a", 1, 5.0, 6.0, np.ones(8, np.float32), 0.4)])
+    store.db.execute("ALTER TABLE tracklets DROP COLUMN dx")  # what such a store looks like
+    store.close()
+    (old,) = SqliteStore(tmp_path, read_only=True).tracklets()
+    assert (old.track_id, old.dx) == (1, None)
+    store = SqliteStore(tmp_path)
+    store.put_tracklets([TrackletObs("a", 2, 7.0, 8.0, np.ones(8, np.float32), -0.3)])
+    store.put_tracklets([TrackletObs("a", 2, 7.0, 9.0, np.ones(8, np.float32))])  # a refresh without dx keeps it
+    assert [(t.track_id, t.dx) for t in store.tracklets()] == [(1, None), (2, -0.3)]
+    assert store.tracklets()[1].obs().span == ("a", 7.0, 9.0, -0.3)
+
+
 def test_not_a_store_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / STORE_FILE).write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(ValueError, match=STORE_FILE):

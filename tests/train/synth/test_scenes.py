@@ -41,6 +41,31 @@ def test_gt_ids_are_global_identities_across_cameras(tiny_dir: Path) -> None:
     assert set().union(*ids) <= test_ids, "scenes show held-out test identities only"
 
 
+def test_people_leave_and_enter_by_the_sides_the_site_names(tiny_dir: Path) -> None:
+    """site.json's link sides are the world's truth: whoever is seen in one camera and then in the next walked
+    toward the named side of the first frame and away from the named side of the second (the matcher's side rule
+    forbids anything else). Net sideways walk of each GT track, share of the frame width."""
+    site = json.loads((tiny_dir / "scenes" / "site.json").read_text())
+    sign = {"left": -1, "right": 1}
+    walks: dict[str, dict[int, tuple[float, float, float]]] = {}  # camera -> pid -> first frame, last frame, dx
+    for cam in site["cameras"]:
+        gt = _gt(tiny_dir / "scenes" / cam["gt"])
+        centre = (gt[:, 2] + gt[:, 4] / 2) / cam["width"]
+        walks[cam["name"]] = {}
+        for pid in np.unique(gt[:, 1]):
+            mine = gt[:, 1] == pid  # rows are in frame order
+            walks[cam["name"]][int(pid)] = (gt[mine, 0][0], gt[mine, 0][-1], centre[mine][-1] - centre[mine][0])
+    judged = 0
+    for link in site["links"]:
+        a, b = walks[link["from"]], walks[link["to"]]
+        for pid in set(a) & set(b):
+            (first, side_out), (then, side_in) = sorted(
+                [(a[pid], sign[link["from_side"]]), (b[pid], sign[link["to_side"]])], key=lambda w: w[0][0])
+            assert side_out * first[2] > -0.2 and side_in * then[2] < 0.2, (pid, a[pid], b[pid])
+            judged += 1
+    assert judged
+
+
 def test_detection_set_is_yolo(tiny_dir: Path) -> None:
     root = tiny_dir / "detection"
     data = (root / "data.yaml").read_text()
