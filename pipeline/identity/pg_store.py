@@ -116,6 +116,10 @@ class PostgresStore(Store):
                 cur.execute(f"SET search_path TO {self.schema}")
                 cur.execute(_SCHEMA)
         self.db.execute(f"SET search_path TO {self.schema}")
+        # what tracklets() reads of dx: NULL from a read-only site written before the side rule
+        self._dx_col = "dx" if self.db.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name = 'tracklets'"
+            " AND column_name = 'dx'", (self.schema,)).fetchone() is not None else "NULL"
         version = self.get_meta("schema_version")
         if version is None and read_only:
             self.db.close()
@@ -177,9 +181,7 @@ class PostgresStore(Store):
 
     def tracklets(self, with_embeddings: bool = True) -> list[StoredTracklet]:
         cols = "id, camera, track_id, t_start, t_end, global_id, dim, " + ("embedding" if with_embeddings else "NULL")
-        has_dx = self.db.execute("SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name ="
-                                 " 'tracklets' AND column_name = 'dx'", (self.schema,)).fetchone() is not None
-        cols += ", dx" if has_dx else ", NULL"  # a read-only site written before the side rule
+        cols += f", {self._dx_col}"
         out = []
         for rid, cam, tid, t0, t1, gid, dim, blob, dx in self.db.execute(f"SELECT {cols} FROM tracklets ORDER BY id"):
             emb = None

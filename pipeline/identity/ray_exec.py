@@ -18,8 +18,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from streid.pipeline.identity.records import TrackletObs
-
 
 def camera_task(job: Any, cam: str, detector: Any, embedder: Any) -> dict[str, Any]:
     """Run one camera into a temp folder; returns its files (relative path -> bytes) and store rows."""
@@ -35,8 +33,7 @@ def camera_task(job: Any, cam: str, detector: Any, embedder: Any) -> dict[str, A
         embedder = embedder or _load_embedder(local)
         if not _run_camera(local, cam, paths, store, detector, embedder, threading.Event(), False):
             raise RuntimeError(f"camera {cam}: interrupted on the worker")
-        rows = [(t.camera, t.track_id, t.t_start, t.t_end, t.embedding, store.crops(t.id), t.dx)
-                for t in store.tracklets()]
+        rows = [(t.obs(), store.crops(t.id)) for t in store.tracklets()]
         store.close()
         root = paths.cam(cam)
         files = {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
@@ -81,8 +78,7 @@ def _write_camera(cam: str, result: dict[str, Any], paths: Any, store: Any) -> N
     root = paths.cam(cam)
     shutil.rmtree(root, ignore_errors=True)
     store.forget_camera(cam)
-    for camera, track_id, t0, t1, emb, crops, dx in result["rows"]:
-        obs = TrackletObs(camera, track_id, t0, t1, emb, dx)
+    for obs, crops in result["rows"]:
         store.put_tracklets([obs], [crops[0]] if crops else None)
         for crop in crops[1:]:
             store.put_tracklets([obs], [crop])

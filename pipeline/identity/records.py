@@ -26,7 +26,8 @@ class TrackletObs:
 
     def __post_init__(self) -> None:
         self.track_id, self.t_start, self.t_end = int(self.track_id), float(self.t_start), float(self.t_end)
-        self.dx = None if self.dx is None or not np.isfinite(self.dx) else float(self.dx)
+        dx = None if self.dx is None else float(self.dx)  # a non-number raises here (a bad message is refused)
+        self.dx = dx if dx is not None and np.isfinite(dx) else None
         self.embedding = np.asarray(self.embedding, np.float32).reshape(-1)
         if self.t_end < self.t_start:
             raise ValueError(f"tracklet {self.camera}:{self.track_id}: t_end {self.t_end} < t_start {self.t_start}")

@@ -139,6 +139,8 @@ class SqliteStore(Store):
                 self.db.executescript(_SCHEMA)
                 if not self._has_dx():  # a store from before the side rule: the column is added, rows keep NULL
                     self.db.execute("ALTER TABLE tracklets ADD COLUMN dx REAL")
+            # what tracklets() reads of it: NULL from a read-only store written before the side rule
+            self._dx_col = "dx" if self._has_dx() else "NULL"
         except sqlite3.DatabaseError as exc:
             raise ValueError(f"{self.path}: not a usable identity store ({exc})") from None
         version = self.get_meta("schema_version")
@@ -209,7 +211,7 @@ class SqliteStore(Store):
 
     def tracklets(self, with_embeddings: bool = True) -> list[StoredTracklet]:
         cols = "id, camera, track_id, t_start, t_end, global_id, dim, " + ("embedding" if with_embeddings else "NULL")
-        cols += ", dx" if self._has_dx() else ", NULL"  # a read-only store from before the side rule
+        cols += f", {self._dx_col}"
         out = []
         for rid, cam, tid, t0, t1, gid, dim, blob, dx in self.db.execute(f"SELECT {cols} FROM tracklets ORDER BY id"):
             emb = None

@@ -236,6 +236,8 @@ def test_message_schema_round_trip_and_rejects_bad_input() -> None:
     assert b"dx" not in older and decode_tracklet(older).obs.dx is None
     for bad in (b"not json", b"[1]", encode_tracklet("a", "e", 1, 1.0, obs).replace(b'"v":1', b'"v":9'),
                 encode_tracklet("a", "e", 1, 1.0, obs).replace(b'"dim":8', b'"dim":9'),
+                encode_tracklet("a", "e", 1, 1.0, obs).replace(b'"dx":-0.375', b'"dx":"left"'),
+                encode_tracklet("a", "e", 1, 1.0, obs).replace(b'"dx":-0.375', b'"dx":[1]'),
                 encode_tracklet("a", "e", 1, 1.0, TrackletObs("../x", 1, 0.0, 1.0, obs.embedding))):
         with pytest.raises(ValueError, match="bad tracklet message"):
             decode_tracklet(bad)
